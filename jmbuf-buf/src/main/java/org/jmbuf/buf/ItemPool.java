@@ -1,0 +1,171 @@
+package org.jmbuf.buf;
+
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+
+/**
+ * A pool of reusable items with a hard limit, a low watermark and per-thread caches: the pool(9) /
+ * pool_cache(9) pair behind {@code mb_cache} and {@code mcl_cache}.
+ *
+ * <p>Each thread keeps a small magazine of idle items and exchanges half-magazines with a shared depot
+ * under a lock, so the common get and put touch no shared state but the in-use counter. An item freed
+ * on another thread than the one that took it simply joins the freeing thread's magazine: items are not
+ * bound to threads, only counted. The limit bounds the items in use, not the idle ones.
+ *
+ * <p>The low watermark is the number of idle items made up front and kept in the depot: {@link #trim()}
+ * never releases the depot below it, so that much can still be allocated when memory is short.
+ */
+final class ItemPool<T> {
+    private static final int MAGAZINE = 32;
+
+    private final Supplier<T> factory;
+    private final AtomicInteger inUse = new AtomicInteger();
+    private final AtomicInteger highWater = new AtomicInteger();
+    private final AtomicLong allocations = new AtomicLong();
+    private final AtomicLong created = new AtomicLong();
+    private final ReentrantLock depotLock = new ReentrantLock();
+    private final ArrayDeque<T> depot = new ArrayDeque<>();
+    private final ThreadLocal<Magazine> magazines = ThreadLocal.withInitial(Magazine::new);
+    private volatile int limit;
+    private volatile int lowWater;
+
+    private static final class Magazine {
+        final Object[] items = new Object[MAGAZINE];
+        int count;
+    }
+
+    ItemPool(Supplier<T> factory, int limit, int lowWater) {
+        this.factory = factory;
+        this.limit = limit;
+        setLowWater(lowWater);
+    }
+
+    /** Takes an item, or returns null if the limit is reached. */
+    T tryGet() {
+        int now;
+        do {
+            now = inUse.get();
+            if (now >= limit) {
+                return null;
+            }
+        } while (!inUse.compareAndSet(now, now + 1));
+        highWater.accumulateAndGet(now + 1, Math::max);
+        allocations.incrementAndGet();
+        Magazine magazine = magazines.get();
+        if (magazine.count == 0) {
+            refill(magazine);
+        }
+        if (magazine.count > 0) {
+            @SuppressWarnings("unchecked")
+            T item = (T) magazine.items[--magazine.count];
+            magazine.items[magazine.count] = null;
+            return item;
+        }
+        created.incrementAndGet();
+        return factory.get();
+    }
+
+    /** Returns an item taken with {@link #tryGet()}; any thread may return it. */
+    void put(T item) {
+        Magazine magazine = magazines.get();
+        if (magazine.count == MAGAZINE) {
+            spill(magazine);
+        }
+        magazine.items[magazine.count++] = item;
+        inUse.decrementAndGet();
+    }
+
+    private void refill(Magazine magazine) {
+        depotLock.lock();
+        try {
+            while (magazine.count < MAGAZINE / 2 && !depot.isEmpty()) {
+                magazine.items[magazine.count++] = depot.pop();
+            }
+        } finally {
+            depotLock.unlock();
+        }
+    }
+
+    private void spill(Magazine magazine) {
+        depotLock.lock();
+        try {
+            while (magazine.count > MAGAZINE / 2) {
+                @SuppressWarnings("unchecked")
+                T item = (T) magazine.items[--magazine.count];
+                magazine.items[magazine.count] = null;
+                depot.push(item);
+            }
+        } finally {
+            depotLock.unlock();
+        }
+    }
+
+    /** Releases idle items in the depot above the low watermark (pool_reclaim); returns how many. */
+    int trim() {
+        depotLock.lock();
+        try {
+            int released = 0;
+            while (depot.size() > lowWater) {
+                depot.pop();
+                released++;
+            }
+            return released;
+        } finally {
+            depotLock.unlock();
+        }
+    }
+
+    int inUse() {
+        return inUse.get();
+    }
+
+    int highWater() {
+        return highWater.get();
+    }
+
+    long allocations() {
+        return allocations.get();
+    }
+
+    long created() {
+        return created.get();
+    }
+
+    int idleInDepot() {
+        depotLock.lock();
+        try {
+            return depot.size();
+        } finally {
+            depotLock.unlock();
+        }
+    }
+
+    int limit() {
+        return limit;
+    }
+
+    void setLimit(int limit) {
+        this.limit = limit;
+    }
+
+    int lowWater() {
+        return lowWater;
+    }
+
+    /** Sets the low watermark and makes idle items until the depot holds at least that many. */
+    void setLowWater(int lowWater) {
+        this.lowWater = lowWater;
+        depotLock.lock();
+        try {
+            while (depot.size() < lowWater) {
+                created.incrementAndGet();
+                depot.push(factory.get());
+            }
+        } finally {
+            depotLock.unlock();
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package org.jmbuf.buf;
+
+import org.junit.jupiter.api.extension.AfterEachCallback;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
+
+/**
+ * Fails any test that leaves a segment, cluster, external storage or large buffer in use in any pool,
+ * naming where the leaked segments were allocated. Registered for every test through the service
+ * loader (junit-platform.properties turns autodetection on); it also insists that tests run strict.
+ */
+public final class PoolLeakExtension implements BeforeAllCallback, AfterEachCallback {
+    @Override
+    public void beforeAll(ExtensionContext context) {
+        if (!Strict.ENABLED) {
+            throw new IllegalStateException("tests must run in strict mode: -Djmbuf.strict=true");
+        }
+    }
+
+    @Override
+    public void afterEach(ExtensionContext context) {
+        assertNoLeaks(context.getDisplayName());
+    }
+
+    /** Throws if any pool has anything in use. */
+    public static void assertNoLeaks(String where) {
+        for (MbufPool pool : MbufPool.instances()) {
+            PoolStats stats = pool.stats();
+            if (!stats.isQuiescent()) {
+                throw new AssertionError("leak after " + where + ": " + stats.segmentsInUse() + " segments, "
+                        + stats.clustersInUse() + " clusters, " + stats.externalInUse() + " external, "
+                        + stats.largeBuffersInUse() + " large buffers still in use\n" + pool.leakReport());
+            }
+        }
+    }
+}
