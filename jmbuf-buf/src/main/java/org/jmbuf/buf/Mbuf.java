@@ -691,6 +691,7 @@ public final class Mbuf implements AutoCloseable {
     public Mbuf copy(int off, int len) {
         alive();
         Objects.checkFromIndexSize(off, len, length);
+        boolean fromStart = off == 0;
         Segment first = null;
         Segment last = null;
         try {
@@ -727,7 +728,7 @@ public final class Mbuf implements AutoCloseable {
             pool.freeSegments(first);
             throw e;
         }
-        return withHeaderOf(new Mbuf(pool, first, false), off == 0 || first == null);
+        return withHeaderOf(new Mbuf(pool, first, false), fromStart);
     }
 
     /** {@code m_copym(m, off, M_COPYALL)}: {@link #copy(int, int)} from {@code off} to the end. */
@@ -1329,9 +1330,7 @@ public final class Mbuf implements AutoCloseable {
                 int pa = regions.closureStart(Math.max(off, start), Math.min(end, sEnd));
                 int pb = regions.closureEnd(Math.max(off, start), Math.min(end, sEnd));
                 List<Segment> copies = new ArrayList<>(2);
-                CowStep step = new CowStep(s, pa - start, pb - start, copies,
-                        pa > start && pb < sEnd ? null : null);
-                steps.add(step); // registered first so a failure below frees what it holds
+                steps.add(new CowStep(s, pa - start, pb - start, copies, null)); // first, so a failure frees it
                 int pos = pa;
                 while (pos < pb) {
                     int chunkEnd = single ? pb : chunkEnd(pos, pb);
