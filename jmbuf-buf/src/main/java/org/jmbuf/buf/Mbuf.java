@@ -417,6 +417,7 @@ public final class Mbuf implements AutoCloseable {
         Segment t = pool.allocSegment(head.type, head.owner);
         t.offset = dstOff;
         replaceRange(0, end, t);
+        dropEmptySegments();
         check();
     }
 
@@ -666,7 +667,7 @@ public final class Mbuf implements AutoCloseable {
             pool.countCopy(n.length);
             last.length += n.length;
             Segment next = n.next;
-            n.pool.free(n);
+            pool.free(n);
             n = next;
         }
         length += tail.length;
@@ -1099,7 +1100,7 @@ public final class Mbuf implements AutoCloseable {
                     previous.next = next;
                 }
                 s.next = null;
-                s.pool.free(s);
+                pool.free(s);
             } else {
                 previous = s;
             }
@@ -1183,9 +1184,8 @@ public final class Mbuf implements AutoCloseable {
     }
 
     /**
-     * Makes {@code [from, to)} (extended to the regions it overlaps) contiguous in one segment, with KAME's
-     * two fast paths first, then by copying into a new segment. Writable bytes result unless the range was
-     * already in one segment (then this is not called).
+     * Makes {@code [from, to)}, which spans more than one segment, contiguous in one writable segment,
+     * extended to the regions it overlaps: KAME's two fast paths first, else a copy into a new segment.
      */
     private void makeContiguous(int from, int to, boolean writable) {
         int a = regions.closureStart(from, to);
@@ -1194,9 +1194,6 @@ public final class Mbuf implements AutoCloseable {
         Segment n = found;
         int nStart = foundStart;
         int nEnd = nStart + n.length;
-        if (b <= nEnd && !(writable && n.isReadOnly())) {
-            return; // the closure is already in one segment (only possible for pullup of the first segment)
-        }
         Segment following = n.next;
         // Fast path 1: the rest fits in n's trailing space.
         if (!n.isReadOnly() && n.trailingSpace() >= b - nEnd) {
@@ -1204,7 +1201,6 @@ public final class Mbuf implements AutoCloseable {
             copyOut(nEnd, needed, n.storage().memory(), n.end());
             pool.countCopy(needed);
             n.length += needed;
-            length += needed;
             removeAfter(n, needed);
             return;
         }
@@ -1235,13 +1231,12 @@ public final class Mbuf implements AutoCloseable {
                 count -= s.length;
                 n.next = s.next;
                 s.next = null;
-                s.pool.free(s);
+                pool.free(s);
             } else {
                 s.dropFront(count);
                 count = 0;
             }
         }
-        length -= 0; // the bytes moved into n; the total is unchanged
         recomputeTail();
     }
 
@@ -1252,7 +1247,7 @@ public final class Mbuf implements AutoCloseable {
             previous.next = s.next;
         }
         s.next = null;
-        s.pool.free(s);
+        pool.free(s);
         recomputeTail();
     }
 
@@ -1292,7 +1287,7 @@ public final class Mbuf implements AutoCloseable {
             Segment next = s.next;
             start += s.length;
             s.next = null;
-            s.pool.free(s);
+            pool.free(s);
             s = next;
         }
         if (s != null && start < b) {
@@ -1427,7 +1422,7 @@ public final class Mbuf implements AutoCloseable {
                 link(previous, firstCopy);
                 lastCopy.next = after;
                 s.next = null;
-                s.pool.free(s);
+                pool.free(s);
                 previous = lastCopy;
             }
             s = after;

@@ -284,7 +284,7 @@ public final class MbufPool {
                     + " bytes is longer than a chain can be (" + Integer.MAX_VALUE + ")");
         }
         Segment segment = allocSegment(MbufType.DATA, null);
-        Storage external = new Storage(Storage.Kind.EXTERNAL, storage, writable && !storage.isReadOnly(), onFree);
+        Storage external = new Storage(Storage.Kind.EXTERNAL, this, storage, writable && !storage.isReadOnly(), onFree);
         externalInUse.incrementAndGet();
         attachShared(segment, external, 0, (int) storage.byteSize());
         return new Mbuf(this, segment, true);
@@ -527,7 +527,7 @@ public final class MbufPool {
             throw e;
         }
         largeInUse.incrementAndGet();
-        attachShared(s, new Storage(Storage.Kind.LARGE, Arena.ofAuto().allocate(size, 16), true, null), 0, 0);
+        attachShared(s, new Storage(Storage.Kind.LARGE, this, Arena.ofAuto().allocate(size, 16), true, null), 0, 0);
         return s;
     }
 
@@ -554,6 +554,10 @@ public final class MbufPool {
 
     /** Frees one segment ({@code m_free}): drops its storage reference and returns it to the pool. */
     void free(Segment s) {
+        if (s.pool != this) {
+            s.pool.free(s); // a chain may hold segments of several pools after cat
+            return;
+        }
         if (s.free) {
             throw new IllegalStateException("segment freed twice: " + s);
         }
@@ -562,7 +566,7 @@ public final class MbufPool {
         typeCounts[s.type.ordinal()].decrementAndGet();
         Storage storage = s.storage();
         if (storage.isShareable() && storage.dropReference()) {
-            release(storage);
+            storage.pool().release(storage);
         }
         s.free = true;
         s.next = null;
@@ -572,14 +576,14 @@ public final class MbufPool {
             s.inlineStorage().memory().fill(POISON);
         }
         s.resetToInline();
-        s.pool.segments.put(s);
+        segments.put(s);
     }
 
     /** Frees a run of segments linked by {@code next}. */
     void freeSegments(Segment head) {
         while (head != null) {
             Segment next = head.next;
-            head.pool.free(head);
+            free(head);
             head = next;
         }
     }
@@ -678,6 +682,6 @@ public final class MbufPool {
             memory = clusterSlab.asSlice(0, MCLBYTES);
             clusterSlab = clusterSlab.asSlice(MCLBYTES);
         }
-        return new Storage(Storage.Kind.CLUSTER, memory, true, null);
+        return new Storage(Storage.Kind.CLUSTER, this, memory, true, null);
     }
 }

@@ -42,7 +42,7 @@ final class Segment {
 
     Segment(MbufPool pool, MemorySegment inlineArea) {
         this.pool = pool;
-        this.inline = new Storage(Storage.Kind.INTERNAL, inlineArea, true, null);
+        this.inline = new Storage(Storage.Kind.INTERNAL, pool, inlineArea, true, null);
         this.storage = inline;
     }
 

@@ -27,14 +27,16 @@ final class Storage {
     }
 
     private final Kind kind;
+    private final MbufPool pool;
     private final MemorySegment memory;
     private final boolean writable;
     private final Runnable onFree;
     @SuppressWarnings("unused") // accessed through REFERENCES
     private volatile int references;
 
-    Storage(Kind kind, MemorySegment memory, boolean writable, Runnable onFree) {
+    Storage(Kind kind, MbufPool pool, MemorySegment memory, boolean writable, Runnable onFree) {
         this.kind = kind;
+        this.pool = pool;
         this.memory = memory;
         this.writable = writable;
         this.onFree = onFree;
@@ -43,6 +45,11 @@ final class Storage {
 
     Kind kind() {
         return kind;
+    }
+
+    /** The pool that made this storage and counts it (the owning segment's pool for inline storage). */
+    MbufPool pool() {
+        return pool;
     }
 
     /** The whole buffer, writable unless the storage was handed in read-only. */
