@@ -1,0 +1,122 @@
+package org.jmbuf.wire;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteOrder;
+import org.jmbuf.buf.Mbuf;
+
+/**
+ * The Internet checksum (RFC 1071): the 16-bit one's complement of the one's complement sum of the
+ * data taken as big-endian 16-bit words, over contiguous bytes or over a chain range ({@code in_cksum},
+ * {@code in4_cksum}, {@code in6_cksum}), with the IPv4 (RFC 768) and IPv6 (RFC 8200 §8.1) pseudo
+ * headers.
+ *
+ * <p>Sums are kept unfolded in a {@code long} so they can be added together and folded once;
+ * {@link #finish(long)} folds and complements. A chain range is summed piece by piece with
+ * {@link Mbuf#apply}, without copying; a piece that starts at an odd offset of the range has its sum
+ * byte-swapped (RFC 1071 §2(B)).
+ */
+public final class InternetChecksum {
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+
+    private InternetChecksum() {
+    }
+
+    /** The unfolded sum of {@code [offset, offset + length)} of {@code s}, taken from an even position. */
+    public static long sum(MemorySegment s, long offset, long length) {
+        long sum = 0;
+        long i = offset;
+        long end = offset + length;
+        for (; i + 4 <= end; i += 4) {
+            sum += Integer.toUnsignedLong(s.get(U32, i));
+        }
+        if (i + 2 <= end) {
+            sum += Bytes.u16(s, i);
+            i += 2;
+        }
+        if (i < end) {
+            sum += Bytes.u8(s, i) << 8;
+        }
+        return sum;
+    }
+
+    /** The unfolded sum of the whole segment. */
+    public static long sum(MemorySegment s) {
+        return sum(s, 0, s.byteSize());
+    }
+
+    /**
+     * The unfolded sum of {@code [offset, offset + length)} of a chain, read in place.
+     *
+     * @throws IndexOutOfBoundsException if the range is not inside the chain
+     */
+    public static long sum(Mbuf m, int offset, int length) {
+        ChainSum state = new ChainSum();
+        m.apply(offset, length, state);
+        return state.sum;
+    }
+
+    private static final class ChainSum implements Mbuf.ChunkFunction {
+        long sum;
+        long position;
+
+        @Override
+        public int apply(MemorySegment chunk) {
+            long part = fold(sum(chunk));
+            if ((position & 1) != 0) {
+                part = Integer.reverseBytes((int) part) >>> 16;
+            }
+            sum += part;
+            position += chunk.byteSize();
+            return 0;
+        }
+    }
+
+    /** Folds an unfolded sum to 16 bits (end-around carry), without complementing. */
+    public static int fold(long sum) {
+        while ((sum >>> 16) != 0) {
+            sum = (sum & 0xffff) + (sum >>> 16);
+        }
+        return (int) sum;
+    }
+
+    /** Folds and complements: the value to put in a checksum field. */
+    public static int finish(long sum) {
+        return ~fold(sum) & 0xffff;
+    }
+
+    /** The checksum of a contiguous range, ready for a checksum field. */
+    public static int checksum(MemorySegment s, long offset, long length) {
+        return finish(sum(s, offset, length));
+    }
+
+    /**
+     * The unfolded sum of the IPv4 pseudo header: source, destination, zero, protocol, and the upper-layer
+     * length.
+     */
+    public static long ipv4PseudoHeader(int source, int destination, int protocol, int length) {
+        return (source >>> 16) + (source & 0xffff) + (destination >>> 16) + (destination & 0xffff)
+                + protocol + length;
+    }
+
+    /**
+     * The unfolded sum of the IPv6 pseudo header: source, destination, the upper-layer length and the next
+     * header value. The addresses are read from {@code addresses} at {@code sourceOffset} and
+     * {@code destinationOffset} (16 bytes each), usually the IPv6 header itself.
+     */
+    public static long ipv6PseudoHeader(MemorySegment addresses, long sourceOffset, long destinationOffset,
+            int nextHeader, long length) {
+        return sum(addresses, sourceOffset, 16) + sum(addresses, destinationOffset, 16)
+                + (length >>> 16) + (length & 0xffff) + nextHeader;
+    }
+
+    /** As {@link #ipv6PseudoHeader(MemorySegment, long, long, int, long)} with address values. */
+    public static long ipv6PseudoHeader(Ipv6Address source, Ipv6Address destination, int nextHeader, long length) {
+        return wordSum(source.high()) + wordSum(source.low()) + wordSum(destination.high())
+                + wordSum(destination.low()) + (length >>> 16) + (length & 0xffff) + nextHeader;
+    }
+
+    private static long wordSum(long v) {
+        return (v >>> 48) + ((v >>> 32) & 0xffff) + ((v >>> 16) & 0xffff) + (v & 0xffff);
+    }
+}

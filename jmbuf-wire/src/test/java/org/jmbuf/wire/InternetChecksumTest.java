@@ -1,0 +1,100 @@
+package org.jmbuf.wire;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.lang.foreign.MemorySegment;
+import java.util.HexFormat;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.Size;
+import org.jmbuf.buf.Mbuf;
+import org.jmbuf.buf.MbufPool;
+import org.junit.jupiter.api.Test;
+
+class InternetChecksumTest {
+    /** A plain 16-bit word loop, the reference the fast sum must agree with. */
+    private static int reference(byte[] data, int off, int len) {
+        long sum = 0;
+        for (int i = 0; i < len; i += 2) {
+            int hi = data[off + i] & 0xff;
+            int lo = i + 1 < len ? data[off + i + 1] & 0xff : 0;
+            sum += hi << 8 | lo;
+        }
+        while ((sum >>> 16) != 0) {
+            sum = (sum & 0xffff) + (sum >>> 16);
+        }
+        return ~(int) sum & 0xffff;
+    }
+
+    @Test
+    void rfc1071Example() {
+        // RFC 1071 section 3: the sum of 0001 f203 f4f5 f6f7 is ddf2, so the checksum is 220d.
+        byte[] data = HexFormat.of().parseHex("0001f203f4f5f6f7");
+        assertEquals(0xddf2, InternetChecksum.fold(InternetChecksum.sum(MemorySegment.ofArray(data))));
+        assertEquals(0x220d, InternetChecksum.checksum(MemorySegment.ofArray(data), 0, data.length));
+    }
+
+    @Test
+    void knownIpv4HeaderChecksum() {
+        // A header whose checksum field (b861) is right: the sum over it folds to ffff.
+        byte[] header = HexFormat.of().parseHex("450000730000400040110000c0a80001c0a800c7");
+        assertEquals(0xb861, InternetChecksum.checksum(MemorySegment.ofArray(header), 0, header.length));
+    }
+
+    @Property
+    void flatSumMatchesTheWordLoop(@ForAll @Size(max = 300) byte[] data, @ForAll @IntRange(max = 3) int skip) {
+        int off = Math.min(skip, data.length);
+        int len = data.length - off;
+        assertEquals(reference(data, off, len), InternetChecksum.checksum(MemorySegment.ofArray(data), off, len));
+    }
+
+    @Property(tries = 300)
+    void chainSumIsTheSameForEverySegmentation(@ForAll @Size(min = 1, max = 600) byte[] data,
+            @ForAll @IntRange(min = 1, max = 599) int cut1, @ForAll @IntRange(min = 1, max = 599) int cut2,
+            @ForAll @IntRange(max = 5) int start) {
+        MbufPool pool = MbufPool.shared();
+        int a = Math.min(cut1, cut2) % data.length;
+        int b = Math.max(cut1, cut2) % data.length;
+        try (Mbuf m = pool.getPacket()) {
+            // three pieces joined with cat, each in its own segment when it does not fit the trailing space
+            m.copyBack(0, java.util.Arrays.copyOfRange(data, 0, Math.min(a, b)));
+            try (Mbuf second = pool.getCluster(true); Mbuf third = pool.getPacket()) {
+                second.copyBack(0, java.util.Arrays.copyOfRange(data, Math.min(a, b), Math.max(a, b)));
+                third.copyBack(0, java.util.Arrays.copyOfRange(data, Math.max(a, b), data.length));
+                m.cat(second);
+                m.cat(third);
+            }
+            int from = Math.min(start, data.length);
+            int len = data.length - from;
+            assertEquals(reference(data, from, len), InternetChecksum.finish(InternetChecksum.sum(m, from, len)));
+        }
+    }
+
+    @Test
+    void ipv4PseudoHeaderOfAKnownUdpDatagram() {
+        // UDP 192.0.2.1:5353 -> 198.51.100.7:53, payload "hello, mbuf", checksum computed by hand below.
+        byte[] udp = HexFormat.of().parseHex("14e900350013000068656c6c6f2c206d627566");
+        long sum = InternetChecksum.ipv4PseudoHeader(Ipv4Address.parse("192.0.2.1").bits(),
+                Ipv4Address.parse("198.51.100.7").bits(), 17, udp.length)
+                + InternetChecksum.sum(MemorySegment.ofArray(udp));
+        int checksum = InternetChecksum.finish(sum);
+        udp[6] = (byte) (checksum >>> 8);
+        udp[7] = (byte) checksum;
+        long verify = InternetChecksum.ipv4PseudoHeader(Ipv4Address.parse("192.0.2.1").bits(),
+                Ipv4Address.parse("198.51.100.7").bits(), 17, udp.length)
+                + InternetChecksum.sum(MemorySegment.ofArray(udp));
+        assertEquals(0xffff, InternetChecksum.fold(verify));
+    }
+
+    @Test
+    void ipv6PseudoHeaderFromBytesEqualsFromAddresses() {
+        Ipv6Address src = Ipv6Address.parse("2001:db8::1");
+        Ipv6Address dst = Ipv6Address.parse("fe80::1:2:3:4");
+        MemorySegment header = MemorySegment.ofArray(new byte[40]);
+        src.write(header, 8);
+        dst.write(header, 24);
+        assertEquals(InternetChecksum.fold(InternetChecksum.ipv6PseudoHeader(src, dst, 58, 70000)),
+                InternetChecksum.fold(InternetChecksum.ipv6PseudoHeader(header, 8, 24, 58, 70000)));
+    }
+}
