@@ -18,7 +18,7 @@ import java.util.Objects;
  * throws and leaves the chain exactly as it was (operations allocate everything first, then change the
  * chain), where C would have freed it. After {@link #free()} (or after {@link #cat(Mbuf)} consumed the
  * handle) every method throws {@link IllegalStateException}, except {@link #close()}, which does
- * nothing. A handle is not safe for concurrent use; hand it from thread to thread instead.
+ * nothing, and {@link #isAlive()}, {@link #pool()}, {@link #toString()} and {@link #dump()}. A handle is not safe for concurrent use; hand it from thread to thread instead.
  *
  * <h2>Layout</h2>
  * <pre>
@@ -56,7 +56,9 @@ import java.util.Objects;
  * <h2>Views</h2>
  * A view returned by {@link #ptr}, {@link #ptrRw}, {@link #pulldown} or {@link #contiguousAt} aliases the
  * chain's storage: writes through a writable view change the packet. A view is valid until an operation
- * moves, trims or frees the bytes it covers. In strict mode ({@code -Djmbuf.strict=true}) such a stale
+ * moves, trims, splits off or frees the bytes it covers; a writable view also ends when its storage
+ * becomes shared ({@link #copy}, {@link #copyPacket}, {@link #split}), because shared storage is
+ * read-only. In strict mode ({@code -Djmbuf.strict=true}) such a stale
  * view throws {@link IllegalStateException} on use; without strict mode it silently shows whatever the
  * storage holds, as a stale C pointer would. (Views of heap-backed external storage cannot be revoked.)
  *
@@ -85,6 +87,7 @@ public final class Mbuf implements AutoCloseable {
     }
 
     private static final MemorySegment EMPTY = MemorySegment.ofArray(new byte[0]).asReadOnly();
+    private static final MemorySegment EMPTY_WRITABLE = MemorySegment.ofArray(new byte[0]);
 
     private final MbufPool pool;
     private Segment head;
@@ -173,6 +176,9 @@ public final class Mbuf implements AutoCloseable {
     public boolean isReadOnly(int off, int len) {
         alive();
         Objects.checkFromIndexSize(off, len, length);
+        if (len == 0) {
+            return false;
+        }
         int start = 0;
         for (Segment s = head; s != null && start < off + len; start += s.length, s = s.next) {
             if (start + s.length > off && s.isReadOnly()) {
@@ -210,6 +216,7 @@ public final class Mbuf implements AutoCloseable {
      *
      * @throws IllegalStateException     if the chain is not empty
      * @throws IndexOutOfBoundsException if {@code len} is negative or more than the storage holds
+     * @throws ReadOnlyBufferException   if the chain's storage is read-only (an emptied external segment)
      */
     public void align(int len) {
         alive();
@@ -613,6 +620,8 @@ public final class Mbuf implements AutoCloseable {
                     n = pool.allocSharing(s);
                     n.offset += cut;
                     n.length = remain;
+                    s.revokeWritableViews();
+                    s.moveViewsTo(n, n.offset, n.end());
                 } else {
                     n = pool.allocSegment(s.type, s.owner);
                     MemorySegment.copy(s.storage().memory(), s.offset + cut, n.storage().memory(), 0, remain);
@@ -729,6 +738,7 @@ public final class Mbuf implements AutoCloseable {
             pool.freeSegments(first);
             throw e;
         }
+        revokeWritableViewsOfSharedStorage();
         return withHeaderOf(new Mbuf(pool, first, false), fromStart);
     }
 
@@ -789,6 +799,17 @@ public final class Mbuf implements AutoCloseable {
             at += c.length;
         }
         return withHeaderOf(new Mbuf(pool, first, false), off == 0);
+    }
+
+    /** Strict mode: storage shared by a copy is read-only now, so writable views of it must not be used. */
+    private void revokeWritableViewsOfSharedStorage() {
+        if (Strict.ENABLED) {
+            for (Segment s = head; s != null; s = s.next) {
+                if (s.storage().isShareable()) {
+                    s.revokeWritableViews();
+                }
+            }
+        }
     }
 
     private Mbuf withHeaderOf(Mbuf copy, boolean copyHeader) {
@@ -1165,7 +1186,7 @@ public final class Mbuf implements AutoCloseable {
         alive();
         Objects.checkFromIndexSize(off, len, length);
         if (len == 0) {
-            return EMPTY;
+            return writable ? EMPTY_WRITABLE : EMPTY;
         }
         locate(off);
         boolean inOne = off + len <= foundStart + found.length;
@@ -1403,6 +1424,7 @@ public final class Mbuf implements AutoCloseable {
                 Segment right = step.right();
                 right.offset = s.offset + step.to();
                 right.length = s.length - step.to();
+                s.moveViewsTo(right, right.offset, right.end());
                 s.dropBack(s.length - step.from());
                 s.next = firstCopy;
                 lastCopy.next = right;

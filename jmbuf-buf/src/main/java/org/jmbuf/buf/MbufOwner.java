@@ -58,6 +58,7 @@ public final class MbufOwner {
         return claims.get();
     }
 
+    /** Adds ({@code sign} +1) or removes (-1) a segment's charge, by its current storage kind. */
     void charge(Segment segment, int sign) {
         segments.addAndGet(sign);
         switch (segment.storage().kind()) {
@@ -65,9 +66,11 @@ public final class MbufOwner {
             case EXTERNAL, LARGE -> external.addAndGet(sign);
             case INTERNAL -> { }
         }
-        if (sign > 0) {
-            claims.incrementAndGet();
-        }
+    }
+
+    /** Counts a segment newly charged to this owner (a new segment, or one moved here by a claim). */
+    void countClaim() {
+        claims.incrementAndGet();
     }
 
     /** Returns {@code "name/description: N segments (C clusters, E external)"}. */

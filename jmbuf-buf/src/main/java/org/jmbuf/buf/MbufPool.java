@@ -27,8 +27,10 @@ import java.util.function.LongPredicate;
  * <h2>Sizes</h2>
  * A segment has an inline area of {@link #MLEN} bytes; a cluster is {@link #MCLBYTES} bytes. The
  * packet header lives on the {@link Mbuf} handle, not in the first segment, so {@link #MHLEN} equals
- * {@link #MLEN} (in C it is smaller). A contiguous range longer than a cluster, which only the new
- * API and {@link Mbuf#pulldown} can ask for, gets a large buffer of its exact size.
+ * {@link #MLEN} (in C it is smaller). An operation that needs a contiguous range longer than a cluster
+ * ({@link Mbuf#ptr}, {@link Mbuf#pullup}, {@link Mbuf#pulldown}, {@link Mbuf#prepend}, copy on write of a
+ * region longer than a cluster) gets a large buffer of exactly that size; large buffers are counted in
+ * {@link PoolStats#largeBuffersInUse()} but not bounded by the cluster limit.
  *
  * <h2>Limits, low watermarks and drain hooks</h2>
  * The segment limit and the cluster limit ({@code nmbclusters}) bound how many are in use at once.
@@ -291,9 +293,10 @@ public final class MbufPool {
     }
 
     /**
-     * {@code m_devget}: a packet holding a copy of {@code source}. Short data goes into inline storage
-     * after {@link #MAX_LINKHDR} bytes of leading space; data of {@link #MINCLSIZE} or more goes into
-     * clusters.
+     * {@code m_devget}: a packet holding a copy of {@code source}. While {@link #MINCLSIZE} or more bytes
+     * remain they go into clusters, the rest into inline storage. If the whole packet fits in its first
+     * segment with {@link #MAX_LINKHDR} bytes to spare, the data starts after that much leading space, so a
+     * link-layer header can be prepended without allocating.
      *
      * @throws NoBufferSpaceException if the pool runs out; nothing is left allocated
      */
@@ -389,14 +392,30 @@ public final class MbufPool {
         clusters.setLimit(limit);
     }
 
-    /** Sets the segment low watermark ({@code kern.mbuf.mblowat}), making idle segments up to it. */
+    /**
+     * Sets the segment low watermark ({@code kern.mbuf.mblowat}), making idle segments up to it.
+     *
+     * @throws IllegalArgumentException if {@code count} is negative or above the segment limit
+     */
     public void setSegmentLowWater(int count) {
-        segments.setLowWater(Builder.notNegative(count, "segmentLowWater"));
+        segments.setLowWater(lowWaterWithin(count, segments.limit(), "segmentLowWater"));
     }
 
-    /** Sets the cluster low watermark ({@code kern.mbuf.mcllowat}), making idle clusters up to it. */
+    /**
+     * Sets the cluster low watermark ({@code kern.mbuf.mcllowat}), making idle clusters up to it.
+     *
+     * @throws IllegalArgumentException if {@code count} is negative or above the cluster limit
+     */
     public void setClusterLowWater(int count) {
-        clusters.setLowWater(Builder.notNegative(count, "clusterLowWater"));
+        clusters.setLowWater(lowWaterWithin(count, clusters.limit(), "clusterLowWater"));
+    }
+
+    private static int lowWaterWithin(int count, int limit, String what) {
+        Builder.notNegative(count, what);
+        if (count > limit) {
+            throw new IllegalArgumentException(what + " " + count + " is above the limit " + limit);
+        }
+        return count;
     }
 
     /** A snapshot of the counters ({@code mbstat}, {@code netstat -m}). */
@@ -491,6 +510,7 @@ public final class MbufPool {
         s.owner = ownerFor(type, owner);
         typeCounts[type.ordinal()].incrementAndGet();
         s.owner.charge(s, +1);
+        s.owner.countClaim();
         return s;
     }
 
@@ -531,7 +551,10 @@ public final class MbufPool {
         return s;
     }
 
-    /** A segment sharing {@code source}'s storage and data window (takes a reference). */
+    /**
+     * A segment sharing {@code source}'s storage and data window (takes a reference). The caller revokes
+     * {@code source}'s writable views once its operation has succeeded, since shared storage is read-only.
+     */
     Segment allocSharing(Segment source) {
         Segment s = allocSegment(source.type, source.owner);
         source.storage().addReference();
@@ -550,6 +573,7 @@ public final class MbufPool {
         s.owner.charge(s, -1);
         s.owner = owner;
         owner.charge(s, +1);
+        owner.countClaim();
     }
 
     /** Frees one segment ({@code m_free}): drops its storage reference and returns it to the pool. */
@@ -640,7 +664,7 @@ public final class MbufPool {
         if ((last == Long.MIN_VALUE || now - last >= warningInterval.toMillis())
                 && lastWarning.compareAndSet(last, now)) {
             limitWarnings.incrementAndGet();
-            log.log(System.Logger.Level.WARNING, "WARNING: mbuf " + kind + " limit reached ("
+            log.log(System.Logger.Level.WARNING, "mbuf " + kind + " limit reached ("
                     + pool.limit() + " in use at " + Instant.ofEpochMilli(now) + "); raise the "
                     + kind + " limit");
         }

@@ -18,8 +18,10 @@ import java.util.Map;
  * @param segmentAllocations segments handed out since the pool was built
  * @param clusterAllocations clusters handed out since the pool was built
  * @param failures           allocations refused, by a limit or an injected fault ({@code m_drops})
- * @param drains             times the drain hooks ran because a limit was reached ({@code m_drain})
- * @param limitWarnings      "limit reached" warnings logged (at most one a minute per pool and kind)
+ * @param drains             times the drain hooks ran, because a limit was reached or
+ *                           {@link MbufPool#reclaim()} was called ({@code m_drain})
+ * @param limitWarnings      "limit reached" warnings logged (at most one per warning interval, a minute
+ *                           by default, per pool and kind)
  * @param bytesCopied        bytes that chain operations copied from one storage to another (pullup,
  *                           copy on write, deep copy, splitting inline data, ...); never bytes that a
  *                           caller wrote or read

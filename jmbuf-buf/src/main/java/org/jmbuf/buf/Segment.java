@@ -38,7 +38,7 @@ final class Segment {
     /** Strict mode: views handed out over this segment's bytes. */
     private ArrayList<View> views;
 
-    private record View(int from, int to, Arena arena) { }
+    private record View(int from, int to, boolean writable, Arena arena) { }
 
     Segment(MbufPool pool, MemorySegment inlineArea) {
         this.pool = pool;
@@ -103,7 +103,7 @@ final class Segment {
             if (views == null) {
                 views = new ArrayList<>(4);
             }
-            views.add(new View(offset + from, offset + from + len, arena));
+            views.add(new View(offset + from, offset + from + len, writable && !isReadOnly(), arena));
         }
         return writable && !isReadOnly() ? bytes : bytes.asReadOnly();
     }
@@ -119,6 +119,41 @@ final class Segment {
     void dropBack(int n) {
         length -= n;
         revokeOutside();
+    }
+
+    /**
+     * Strict mode: revokes the writable views, because the storage is about to be shared and so becomes
+     * read-only; a write through such a view would change another chain's bytes.
+     */
+    void revokeWritableViews() {
+        if (views != null) {
+            views.removeIf(v -> {
+                if (v.writable()) {
+                    v.arena().close();
+                    return true;
+                }
+                return false;
+            });
+        }
+    }
+
+    /**
+     * Strict mode: hands the views of storage bytes {@code [from, to)} to {@code other}, which now holds those
+     * same bytes (they did not move, only changed segment), so that they stay valid.
+     */
+    void moveViewsTo(Segment other, int from, int to) {
+        if (views != null) {
+            views.removeIf(v -> {
+                if (v.from() >= from && v.to() <= to) {
+                    if (other.views == null) {
+                        other.views = new ArrayList<>(4);
+                    }
+                    other.views.add(v);
+                    return true;
+                }
+                return false;
+            });
+        }
     }
 
     /** Revokes every view (strict mode): the segment is being freed or its storage replaced. */
