@@ -275,7 +275,8 @@ public final class MbufPool {
      *
      * @param storage  the bytes; at most {@link Integer#MAX_VALUE} of them
      * @param writable whether jmbuf may write into the storage (while nothing else shares it)
-     * @param onFree   runs when the last reference is dropped; may be null
+     * @param onFree   runs when the last reference is dropped; may be null. If {@code wrap} throws, the
+     *                 storage stays the caller's and {@code onFree} never runs.
      * @throws IllegalArgumentException if the storage is longer than {@link Integer#MAX_VALUE}
      * @throws NoBufferSpaceException   if the segment limit is reached or a fault is injected
      */
@@ -349,7 +350,8 @@ public final class MbufPool {
 
     /**
      * {@code m_reclaim}: runs every drain hook now, and counts it in {@link PoolStats#drains()}.
-     * The pool does this by itself when a limit is reached.
+     * The pool does this by itself when a limit is reached. A hook that throws is logged and skipped, so
+     * the allocation that triggered the drain still either succeeds or fails cleanly.
      */
     public void reclaim() {
         if (draining.get()) {
@@ -358,7 +360,12 @@ public final class MbufPool {
         draining.set(true);
         try {
             for (Runnable hook : drainHooks) {
-                hook.run();
+                try {
+                    hook.run();
+                } catch (RuntimeException e) {
+                    // A drain hook runs inside some other allocation, which must still fail or succeed cleanly.
+                    log.log(System.Logger.Level.ERROR, "mbuf drain hook " + hook + " failed; continuing", e);
+                }
             }
             drains.incrementAndGet();
         } finally {
