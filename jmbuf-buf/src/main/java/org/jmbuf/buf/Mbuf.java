@@ -702,6 +702,8 @@ public final class Mbuf implements AutoCloseable {
         alive();
         Objects.checkFromIndexSize(off, len, length);
         boolean fromStart = off == 0;
+        int fromOffset = off;
+        int fromLength = len;
         Segment first = null;
         Segment last = null;
         try {
@@ -738,7 +740,7 @@ public final class Mbuf implements AutoCloseable {
             pool.freeSegments(first);
             throw e;
         }
-        revokeWritableViewsOfSharedStorage();
+        revokeWritableViewsOfSharedStorage(fromOffset, fromLength);
         return withHeaderOf(new Mbuf(pool, first, false), fromStart);
     }
 
@@ -801,11 +803,15 @@ public final class Mbuf implements AutoCloseable {
         return withHeaderOf(new Mbuf(pool, first, false), off == 0);
     }
 
-    /** Strict mode: storage shared by a copy is read-only now, so writable views of it must not be used. */
-    private void revokeWritableViewsOfSharedStorage() {
+    /**
+     * Strict mode: the storage of the segments holding {@code [off, off + len)} was shared by a copy and is
+     * read-only now, so writable views of it must not be used any more.
+     */
+    private void revokeWritableViewsOfSharedStorage(int off, int len) {
         if (Strict.ENABLED) {
-            for (Segment s = head; s != null; s = s.next) {
-                if (s.storage().isShareable()) {
+            int start = 0;
+            for (Segment s = head; s != null && start < off + len; start += s.length, s = s.next) {
+                if (start + s.length > off && s.storage().isShareable()) {
                     s.revokeWritableViews();
                 }
             }
