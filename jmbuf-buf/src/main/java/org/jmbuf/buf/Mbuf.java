@@ -808,7 +808,7 @@ public final class Mbuf implements AutoCloseable {
      * read-only now, so writable views of it must not be used any more.
      */
     private void revokeWritableViewsOfSharedStorage(int off, int len) {
-        if (Strict.ENABLED) {
+        if (Strict.ENABLED && len > 0) {
             int start = 0;
             for (Segment s = head; s != null && start < off + len; start += s.length, s = s.next) {
                 if (start + s.length > off && s.storage().isShareable()) {
@@ -1348,6 +1348,9 @@ public final class Mbuf implements AutoCloseable {
                 int sEnd = start + s.length;
                 if (sEnd <= off || !s.isReadOnly()) {
                     continue;
+                }
+                if (Math.max(off, start) >= Math.min(end, sEnd)) {
+                    continue; // an empty range touches no byte of this segment
                 }
                 int pa = regions.closureStart(Math.max(off, start), Math.min(end, sEnd));
                 int pb = regions.closureEnd(Math.max(off, start), Math.min(end, sEnd));
