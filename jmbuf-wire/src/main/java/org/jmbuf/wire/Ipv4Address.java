@@ -36,7 +36,7 @@ public record Ipv4Address(int bits) implements Comparable<Ipv4Address> {
         }
         int bits = 0;
         for (String part : parts) {
-            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(Character::isDigit)) {
+            if (part.isEmpty() || part.length() > 3 || !part.chars().allMatch(c -> c >= '0' && c <= '9')) {
                 throw new IllegalArgumentException("not an IPv4 address (bad octet \"" + part + "\"): " + text);
             }
             int octet = Integer.parseInt(part);

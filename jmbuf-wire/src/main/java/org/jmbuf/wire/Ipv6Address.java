@@ -53,8 +53,8 @@ public record Ipv6Address(long high, long low) {
         }
         String left = doubleColon >= 0 ? body.substring(0, doubleColon) : body;
         String right = doubleColon >= 0 ? body.substring(doubleColon + 2) : "";
-        int[] leftGroups = groups(left, text);
-        int[] rightGroups = groups(right, text);
+        int[] leftGroups = groups(left, text, doubleColon < 0);
+        int[] rightGroups = groups(right, text, true);
         int total = leftGroups.length + rightGroups.length;
         if (doubleColon < 0 && total != 8 || doubleColon >= 0 && total > 7) {
             throw bad(text, total + " groups");
@@ -70,7 +70,7 @@ public record Ipv6Address(long high, long low) {
         return new Ipv6Address(high, low);
     }
 
-    private static int[] groups(String part, String text) {
+    private static int[] groups(String part, String text, boolean endsAddress) {
         if (part.isEmpty()) {
             return new int[0];
         }
@@ -80,22 +80,25 @@ public record Ipv6Address(long high, long low) {
         int[] out = new int[pieces.length + (dotted ? 1 : 0)];
         for (int i = 0; i < pieces.length; i++) {
             String p = pieces[i];
+            if ((i != last || !endsAddress) && p.contains(".")) {
+                throw bad(text, "a dotted quad may only end the address");
+            }
             if (i == last && dotted) {
                 int v4 = Ipv4Address.parse(p).bits();
                 out[i] = v4 >>> 16;
                 out[i + 1] = v4 & 0xffff;
                 break;
             }
-            if (p.isEmpty() || p.length() > 4) {
+            if (p.isEmpty() || p.length() > 4 || !p.chars().allMatch(Ipv6Address::isHexDigit)) {
                 throw bad(text, "bad group \"" + p + "\"");
             }
-            try {
-                out[i] = Integer.parseInt(p, 16);
-            } catch (NumberFormatException e) {
-                throw bad(text, "bad group \"" + p + "\"");
-            }
+            out[i] = Integer.parseInt(p, 16);
         }
         return out;
+    }
+
+    private static boolean isHexDigit(int c) {
+        return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F';
     }
 
     private static IllegalArgumentException bad(String text, String why) {
