@@ -90,6 +90,21 @@ public final class Ipv4Header {
         return this;
     }
 
+    /**
+     * A view for building a header in {@code bytes} (at least 20 writable bytes of any content): sets
+     * version 4 and a header length of 20 first, so the view is valid, then wraps it.
+     *
+     * @throws IndexOutOfBoundsException if {@code bytes} is shorter than 20
+     * @throws IllegalArgumentException  if {@code bytes} is read-only
+     */
+    public Ipv4Header initialize(MemorySegment bytes) {
+        if (bytes.byteSize() < MIN_LENGTH) {
+            throw new IndexOutOfBoundsException("an IPv4 header needs 20 bytes, got " + bytes.byteSize());
+        }
+        Bytes.setU8(bytes, Field.VERSION_IHL, 0x45);
+        return wrap(bytes);
+    }
+
     /** The bytes this view reads: the header, and whatever followed it in the wrapped segment. */
     public MemorySegment bytes() {
         return bytes;

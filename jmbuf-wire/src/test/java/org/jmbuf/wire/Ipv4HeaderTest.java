@@ -93,4 +93,15 @@ class Ipv4HeaderTest {
         assertThrows(MalformedPacketException.class,
                 () -> new Ipv4OptionCursor().reset(MemorySegment.ofArray(new byte[] {7, 1, 0, 0})).next());
     }
+
+    @Test
+    void initializeMakesAValidViewOverAnyBytes() {
+        MemorySegment bytes = MemorySegment.ofArray(new byte[20]);
+        Ipv4Header ip = new Ipv4Header().initialize(bytes);
+        assertEquals(4, ip.version());
+        assertEquals(20, ip.headerLength());
+        assertThrows(IndexOutOfBoundsException.class, () -> new Ipv4Header().initialize(MemorySegment.ofArray(new byte[19])));
+        assertThrows(IllegalArgumentException.class,
+                () -> new Ipv4Header().initialize(MemorySegment.ofArray(new byte[20]).asReadOnly()));
+    }
 }

@@ -1,0 +1,75 @@
+package org.jmbuf.net;
+
+import org.jmbuf.buf.Mbuf;
+import org.jmbuf.wire.EtherType;
+import org.jmbuf.wire.EthernetFrame;
+import org.jmbuf.wire.MacAddress;
+
+/**
+ * Ethernet input and output ({@code ether_input}, {@code ether_output}): checks and strips the link
+ * header of received frames and hands the payload to ARP, IPv4 or IPv6; prepends the header to outgoing
+ * packets. The header is read through {@link Mbuf#ptr} and written through {@link Mbuf#ptrRw}.
+ */
+final class Ethernet {
+    private final Host host;
+    private final EthernetFrame frame = new EthernetFrame();
+
+    Ethernet(Host host) {
+        this.host = host;
+    }
+
+    /** {@code ether_input}: consumes {@code m}. */
+    void input(NetworkInterface ifp, Mbuf m) {
+        Counters<InterfaceCounter> counters = ifp.counters();
+        if (m.length() < EthernetFrame.HEADER_LENGTH) {
+            counters.increment(InterfaceCounter.INPUT_ERRORS);
+            m.free();
+            return;
+        }
+        EthernetFrame header = frame.wrap(m.ptr(0, EthernetFrame.HEADER_LENGTH));
+        int etherType = header.etherType();
+        int headerLength = EthernetFrame.HEADER_LENGTH;
+        if (etherType == EtherType.VLAN) {
+            // No VLAN interfaces: a tagged frame is not for any protocol of ours.
+            counters.increment(InterfaceCounter.UNKNOWN_PROTOCOL);
+            m.free();
+            return;
+        }
+        MacAddress destination = header.destination();
+        if (destination.isMulticast()) {
+            counters.increment(InterfaceCounter.MULTICAST_IN);
+        } else if (!destination.equals(ifp.linkAddress())) {
+            counters.increment(InterfaceCounter.NOT_FOR_US);
+            m.free();
+            return;
+        }
+        m.adj(headerLength);
+        switch (etherType) {
+            case EtherType.IPV4 -> host.ipv4().input(ifp, m);
+            case EtherType.ARP -> host.arp().input(ifp, m);
+            default -> {
+                counters.increment(InterfaceCounter.UNKNOWN_PROTOCOL);
+                m.free();
+            }
+        }
+    }
+
+    /**
+     * {@code ether_output} once the destination is resolved: prepends the header and transmits; consumes
+     * {@code m}.
+     */
+    void output(NetworkInterface ifp, Mbuf m, MacAddress destination, int etherType) {
+        try {
+            m.prepend(EthernetFrame.HEADER_LENGTH);
+        } catch (org.jmbuf.buf.NoBufferSpaceException e) {
+            ifp.counters().increment(InterfaceCounter.OUTPUT_ERRORS);
+            m.free();
+            return;
+        }
+        EthernetFrame header = frame.wrap(m.ptrRw(0, EthernetFrame.HEADER_LENGTH));
+        header.setDestination(destination);
+        header.setSource(ifp.linkAddress());
+        header.setEtherType(etherType);
+        ifp.transmit(m);
+    }
+}

@@ -1,0 +1,304 @@
+package org.jmbuf.net;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jmbuf.buf.Mbuf;
+import org.jmbuf.buf.MbufOwner;
+import org.jmbuf.buf.NoBufferSpaceException;
+import org.jmbuf.wire.IcmpMessage;
+import org.jmbuf.wire.Ipv4Address;
+import org.jmbuf.wire.Ipv4Header;
+
+/**
+ * IPv4 reassembly ({@code ip_reass}, RFC 791 §3.2), hardened against the known attacks.
+ *
+ * <ul>
+ * <li>Any overlap between fragments drops the whole datagram (the FragmentSmack class of attacks; the
+ *     IPv4 analogue of RFC 5722). An exact duplicate is dropped alone.</li>
+ * <li>A datagram that would exceed 65535 bytes (ping of death) is dropped.</li>
+ * <li>Empty fragments, and fragments other than the last whose length is not a multiple of 8, are
+ *     dropped.</li>
+ * <li>A second last fragment that disagrees on the end, or any fragment past the known end, drops the
+ *     datagram.</li>
+ * <li>Each queue holds at most {@link #MAX_FRAGMENTS_PER_DATAGRAM} fragments, and all queues together at
+ *     most {@link #MAX_BYTES} bytes and {@link #MAX_DATAGRAMS} datagrams; beyond that new fragments are
+ *     dropped.</li>
+ * <li>A queue expires after {@link #TIMEOUT}; Time Exceeded (reassembly) is sent only if fragment 0 had
+ *     arrived (RFC 792).</li>
+ * <li>When the pool runs short, its drain hook frees every queue ({@code ip_drain}).</li>
+ * </ul>
+ *
+ * <p>Fragment payloads are kept as they arrived, trimmed with {@link Mbuf#adj} and joined with
+ * {@link Mbuf#cat}; only the reassembled header is rewritten, through {@link Mbuf#ptrRw} (so a first
+ * fragment on read-only storage is copied, not written).
+ */
+public final class Ipv4Reassembly {
+    /** How long an incomplete datagram is kept ({@code ipfragttl}: 60 half-seconds). */
+    public static final Duration TIMEOUT = Duration.ofSeconds(30);
+    /** Fragments per datagram. */
+    public static final int MAX_FRAGMENTS_PER_DATAGRAM = 64;
+    /** Datagrams being reassembled at once ({@code ip_maxfragpackets}). */
+    public static final int MAX_DATAGRAMS = 256;
+    /** Bytes held in all reassembly queues. */
+    public static final int MAX_BYTES = 4 << 20;
+
+    /** Reassembly events and drop reasons. */
+    public enum ReassemblyCounter implements Counter {
+        OVERLAPS("datagrams dropped for overlapping fragments"),
+        DUPLICATES("duplicate fragments dropped"),
+        TOO_BIG("datagrams dropped for exceeding 65535 bytes"),
+        BAD_FRAGMENT("fragments dropped for an empty or misaligned payload"),
+        BAD_END("datagrams dropped for conflicting last fragments or data past the end"),
+        QUEUE_FULL("fragments dropped because their datagram holds the maximum"),
+        LIMIT_REACHED("fragments dropped because the reassembly memory or datagram limit was reached"),
+        TIMED_OUT("datagrams dropped when their time ran out"),
+        DRAINED("datagrams dropped to free memory for the pool"),
+        NO_BUFFERS("datagrams dropped for lack of buffers while reassembling");
+
+        private final String description;
+
+        ReassemblyCounter(String description) {
+            this.description = description;
+        }
+
+        @Override
+        public String description() {
+            return description;
+        }
+    }
+
+    private record Key(Ipv4Address source, Ipv4Address destination, int identification, int protocol) { }
+
+    private static final class Fragment {
+        final int start;
+        final int end;
+        final Mbuf data; // the first fragment keeps its header; later ones are payload only
+
+        Fragment(int start, int end, Mbuf data) {
+            this.start = start;
+            this.end = end;
+            this.data = data;
+        }
+    }
+
+    private final class Datagram {
+        final Key key;
+        final List<Fragment> fragments = new ArrayList<>();
+        int end = -1; // known once the last fragment arrives
+        int bytes;
+        Timers.Timer timer;
+
+        Datagram(Key key) {
+            this.key = key;
+        }
+
+        void free() {
+            timer.cancel();
+            for (Fragment f : fragments) {
+                f.data.free();
+            }
+            heldBytes -= bytes;
+            fragments.clear();
+        }
+    }
+
+    private final Host host;
+    private final Counters<ReassemblyCounter> counters = new Counters<>("ip reassembly", ReassemblyCounter.class);
+    private final Map<Key, Datagram> queues = new LinkedHashMap<>();
+    private final MbufOwner owner;
+    private final Runnable drainHook = this::drain;
+    private int heldBytes;
+
+    Ipv4Reassembly(Host host) {
+        this.host = host;
+        this.owner = host.pool().owner("ip", "reassembly");
+        host.pool().addDrainHook(drainHook);
+    }
+
+    public Counters<ReassemblyCounter> counters() {
+        return counters;
+    }
+
+    /** Datagrams being reassembled now. */
+    public int pending() {
+        return queues.size();
+    }
+
+    /** Bytes held by all queues now. */
+    public int heldBytes() {
+        return heldBytes;
+    }
+
+    /** {@code ip_drain}: frees every queue. */
+    public void drain() {
+        for (Datagram d : queues.values()) {
+            counters.increment(ReassemblyCounter.DRAINED);
+            d.free();
+        }
+        queues.clear();
+    }
+
+    /** Frees every queue and leaves the pool's drain hooks, when the host shuts down. */
+    void close() {
+        for (Datagram d : queues.values()) {
+            d.free();
+        }
+        queues.clear();
+        host.pool().removeDrainHook(drainHook);
+    }
+
+    /**
+     * Takes one fragment (a whole IPv4 packet, header of {@code headerLength} bytes first, consumed) and
+     * returns the reassembled datagram when it completes, else null.
+     */
+    Mbuf input(NetworkInterface ifp, Mbuf m, int headerLength) {
+        Ipv4Header ip = Ipv4Header.of(m.ptr(0, headerLength));
+        int start = ip.fragmentOffset();
+        int length = m.length() - headerLength;
+        int end = start + length;
+        boolean more = ip.moreFragments();
+        Key key = new Key(ip.source(), ip.destination(), ip.identification(), ip.protocol());
+        if (length == 0 || more && (length & 7) != 0) {
+            counters.increment(ReassemblyCounter.BAD_FRAGMENT);
+            m.free();
+            return null;
+        }
+        Datagram d = queues.get(key);
+        if (end + headerLength > 0xffff) {
+            counters.increment(ReassemblyCounter.TOO_BIG);
+            m.free();
+            if (d != null) {
+                discard(d);
+            }
+            return null;
+        }
+        if (d == null) {
+            if (queues.size() >= MAX_DATAGRAMS || heldBytes + m.length() > MAX_BYTES) {
+                counters.increment(ReassemblyCounter.LIMIT_REACHED);
+                m.free();
+                return null;
+            }
+            d = new Datagram(key);
+            Datagram expiring = d;
+            d.timer = host.timers().schedule(TIMEOUT, () -> expire(expiring));
+            queues.put(key, d);
+        } else if (heldBytes + m.length() > MAX_BYTES) {
+            counters.increment(ReassemblyCounter.LIMIT_REACHED);
+            m.free();
+            return null;
+        }
+        if (!more) {
+            if (d.end >= 0 && d.end != end || anyEndsAfter(d, end)) {
+                counters.increment(ReassemblyCounter.BAD_END);
+                m.free();
+                discard(d);
+                return null;
+            }
+            d.end = end;
+        } else if (d.end >= 0 && end > d.end) {
+            counters.increment(ReassemblyCounter.BAD_END);
+            m.free();
+            discard(d);
+            return null;
+        }
+        int insertAt = 0;
+        for (Fragment f : d.fragments) {
+            if (f.start == start && f.end == end) {
+                counters.increment(ReassemblyCounter.DUPLICATES);
+                m.free();
+                return null;
+            }
+            if (start < f.end && f.start < end) {
+                counters.increment(ReassemblyCounter.OVERLAPS);
+                m.free();
+                discard(d);
+                return null;
+            }
+            if (f.start < start) {
+                insertAt++;
+            }
+        }
+        if (d.fragments.size() >= MAX_FRAGMENTS_PER_DATAGRAM) {
+            counters.increment(ReassemblyCounter.QUEUE_FULL);
+            m.free();
+            return null;
+        }
+        if (start != 0) {
+            m.adj(headerLength);
+        }
+        m.claim(owner);
+        d.fragments.add(insertAt, new Fragment(start, end, m));
+        d.bytes += m.length();
+        heldBytes += m.length();
+        return complete(d);
+    }
+
+    private static boolean anyEndsAfter(Datagram d, int end) {
+        for (Fragment f : d.fragments) {
+            if (f.end > end) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private Mbuf complete(Datagram d) {
+        if (d.end < 0 || d.fragments.getFirst().start != 0) {
+            return null;
+        }
+        int covered = 0;
+        for (Fragment f : d.fragments) {
+            if (f.start != covered) {
+                return null;
+            }
+            covered = f.end;
+        }
+        if (covered != d.end) {
+            return null;
+        }
+        Mbuf first = d.fragments.getFirst().data;
+        int headerLength = (first.byteAt(0) & 0xf) * 4;
+        try {
+            Ipv4Header header = Ipv4Header.of(first.ptrRw(0, headerLength));
+            header.setTotalLength(headerLength + d.end);
+            header.setFlagsAndFragmentOffset(header.flagsAndFragmentOffset() & Ipv4Header.DONT_FRAGMENT);
+            header.fillChecksum();
+        } catch (NoBufferSpaceException e) {
+            counters.increment(ReassemblyCounter.NO_BUFFERS);
+            discard(d);
+            return null;
+        }
+        d.timer.cancel();
+        queues.remove(d.key);
+        heldBytes -= d.bytes;
+        Iterator<Fragment> rest = d.fragments.iterator();
+        rest.next();
+        while (rest.hasNext()) {
+            first.cat(rest.next().data);
+        }
+        first.claim(host.pool().unknownOwner(org.jmbuf.buf.MbufType.DATA));
+        return first;
+    }
+
+    private void discard(Datagram d) {
+        queues.remove(d.key);
+        d.free();
+    }
+
+    private void expire(Datagram d) {
+        if (queues.get(d.key) != d) {
+            return;
+        }
+        counters.increment(ReassemblyCounter.TIMED_OUT);
+        queues.remove(d.key);
+        if (!d.fragments.isEmpty() && d.fragments.getFirst().start == 0) {
+            host.icmp().error(d.fragments.getFirst().data, IcmpMessage.TIME_EXCEEDED,
+                    IcmpMessage.TIME_EXCEEDED_REASSEMBLY, 0);
+        }
+        d.free();
+    }
+}

@@ -1,0 +1,144 @@
+package org.jmbuf.net;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import org.jmbuf.buf.Mbuf;
+import org.jmbuf.buf.MbufQueue;
+import org.jmbuf.wire.Ipv4Address;
+import org.jmbuf.wire.MacAddress;
+
+/**
+ * A network interface ({@code struct ifnet}): a name, an index, an MTU, a link-layer address, an input
+ * queue, counters and addresses. A driver (a simulated link, a TAP device, loopback) hands received
+ * frames to {@link #receive(Mbuf)} and is handed frames to send through {@link #transmit(Mbuf)}.
+ *
+ * <p>Ownership: a frame passed to {@link #receive(Mbuf)} or {@link #transmit(Mbuf)} belongs to the callee
+ * from then on (it is queued, sent, or freed and counted).
+ */
+public abstract class NetworkInterface {
+    /** The IPv4 address of an interface and its on-link prefix. */
+    public record Ipv4Assignment(Ipv4Address address, int prefixLength) {
+        /** Whether {@code other} is on this assignment's link. */
+        public boolean isOnLink(Ipv4Address other) {
+            return other.isIn(address, prefixLength);
+        }
+
+        /** The directed broadcast address of the prefix. */
+        public Ipv4Address broadcast() {
+            int mask = prefixLength == 0 ? 0 : -1 << (32 - prefixLength);
+            return new Ipv4Address(address.bits() | ~mask);
+        }
+    }
+
+    private final String name;
+    private final int mtu;
+    private final MbufQueue inputQueue;
+    private final Counters<InterfaceCounter> counters;
+    private final List<Ipv4Assignment> ipv4 = new ArrayList<>();
+    private int index;
+    private Host host;
+
+    protected NetworkInterface(String name, int mtu, int inputQueueLimit) {
+        this.name = Objects.requireNonNull(name, "name");
+        if (mtu < 68) {
+            throw new IllegalArgumentException("MTU " + mtu + " is below the IPv4 minimum of 68");
+        }
+        this.mtu = mtu;
+        this.inputQueue = new MbufQueue(inputQueueLimit);
+        this.counters = new Counters<>(name, InterfaceCounter.class);
+    }
+
+    /** The interface name, for example {@code "eth0"}. */
+    public String name() {
+        return name;
+    }
+
+    /** The interface index (from 1), assigned when attached to a host; the IPv6 zone of its link. */
+    public int index() {
+        return index;
+    }
+
+    /** The largest IP packet the link carries, link header excluded. */
+    public int mtu() {
+        return mtu;
+    }
+
+    /** The link-layer address, or null for links without one (loopback). */
+    public abstract MacAddress linkAddress();
+
+    /** The link-layer header length this interface prepends ({@code if_hdrlen}). */
+    public abstract int linkHeaderLength();
+
+    /** The input queue ({@code if_snd}'s counterpart, {@code ipintrq}). */
+    public MbufQueue inputQueue() {
+        return inputQueue;
+    }
+
+    public Counters<InterfaceCounter> counters() {
+        return counters;
+    }
+
+    /** The host this interface is attached to, or null. */
+    public Host host() {
+        return host;
+    }
+
+    void attach(Host host, int index) {
+        if (this.host != null) {
+            throw new IllegalStateException(name + " is already attached to " + this.host.name());
+        }
+        this.host = host;
+        this.index = index;
+    }
+
+    /** Adds an IPv4 address with its prefix length. */
+    public void addIpv4(Ipv4Address address, int prefixLength) {
+        if (prefixLength < 0 || prefixLength > 32) {
+            throw new IllegalArgumentException("prefix length " + prefixLength + " is not in 0..32");
+        }
+        ipv4.add(new Ipv4Assignment(address, prefixLength));
+    }
+
+    /** The IPv4 addresses, in the order added. */
+    public List<Ipv4Assignment> ipv4Addresses() {
+        return List.copyOf(ipv4);
+    }
+
+    /** Whether {@code address} is one of this interface's IPv4 addresses. */
+    public boolean hasIpv4(Ipv4Address address) {
+        for (Ipv4Assignment a : ipv4) {
+            if (a.address().equals(address)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * A driver hands over a received frame. It is queued for the host's next poll, or dropped (and
+     * freed, and counted) if the queue is full.
+     */
+    public void receive(Mbuf frame) {
+        counters.increment(InterfaceCounter.PACKETS_IN);
+        counters.add(InterfaceCounter.BYTES_IN, frame.length());
+        if (!inputQueue.enqueue(frame)) {
+            counters.increment(InterfaceCounter.INPUT_QUEUE_DROPS);
+        }
+    }
+
+    /** Sends a complete frame (link header included); the driver owns it from now on. */
+    public final void transmit(Mbuf frame) {
+        counters.increment(InterfaceCounter.PACKETS_OUT);
+        counters.add(InterfaceCounter.BYTES_OUT, frame.length());
+        send(frame);
+    }
+
+    /** The driver's send routine ({@code if_start}); must free or keep {@code frame}. */
+    protected abstract void send(Mbuf frame);
+
+    @Override
+    public String toString() {
+        return name + "(index " + index + ", mtu " + mtu + (linkAddress() == null ? "" : ", " + linkAddress()) + ")";
+    }
+}
