@@ -10,6 +10,9 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * loader (junit-platform.properties turns autodetection on); it also insists that tests run strict.
  */
 public final class PoolLeakExtension implements BeforeAllCallback, AfterEachCallback {
+    private static final java.util.Set<MbufPool> REPORTED =
+            java.util.Collections.newSetFromMap(new java.util.WeakHashMap<>());
+
     @Override
     public void beforeAll(ExtensionContext context) {
         if (!Strict.ENABLED) {
@@ -26,7 +29,7 @@ public final class PoolLeakExtension implements BeforeAllCallback, AfterEachCall
     public static void assertNoLeaks(String where) {
         for (MbufPool pool : MbufPool.instances()) {
             PoolStats stats = pool.stats();
-            if (!stats.isQuiescent()) {
+            if (!stats.isQuiescent() && REPORTED.add(pool)) { // a leak fails the test that made it, once
                 throw new AssertionError("leak after " + where + ": " + stats.segmentsInUse() + " segments, "
                         + stats.clustersInUse() + " clusters, " + stats.externalInUse() + " external, "
                         + stats.largeBuffersInUse() + " large buffers still in use\n" + pool.leakReport());

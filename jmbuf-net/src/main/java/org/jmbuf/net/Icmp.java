@@ -61,11 +61,26 @@ public final class Icmp {
         void received(Ipv4Address source, Mbuf message);
     }
 
+    /**
+     * Sees every ICMP message delivered to this host that is not answered by the stack itself (echo replies
+     * and errors) as the whole IPv4 packet, header and options included: a raw ICMP socket, as
+     * {@code ping -R} uses to print the recorded route.
+     */
+    @FunctionalInterface
+    public interface RawListener {
+        /**
+         * {@code packet} holds the IPv4 packet, the ICMP message at {@code offset}; it is read-only here,
+         * only valid during the call, and must not be freed.
+         */
+        void received(Mbuf packet, int offset);
+    }
+
     private final Host host;
     private final Counters<IcmpCounter> counters = new Counters<>("icmp", IcmpCounter.class);
     private final IcmpMessage view = new IcmpMessage();
     private final Ipv4Header ipView = new Ipv4Header();
     private Listener listener;
+    private RawListener rawListener;
     private double tokens = ERRORS_PER_SECOND;
     private long lastRefill;
 
@@ -81,6 +96,11 @@ public final class Icmp {
     /** Sets who hears echo replies and errors; null for nobody. */
     public void setListener(Listener listener) {
         this.listener = listener;
+    }
+
+    /** Sets who sees whole packets of echo replies and errors; null for nobody. */
+    public void setRawListener(RawListener rawListener) {
+        this.rawListener = rawListener;
     }
 
     /** {@code icmp_input}: consumes {@code m}, an IPv4 packet whose ICMP message starts at {@code offset}. */
@@ -107,7 +127,7 @@ public final class Icmp {
                     counters.increment(IcmpCounter.BROADCAST_ECHO_IGNORED);
                     return;
                 }
-                reflectEcho(m, offset, length, source, destination);
+                reflectEcho(m, offset, length, ip, source, destination);
                 return;
             }
             if (type == IcmpMessage.ECHO_REPLY) {
@@ -116,6 +136,9 @@ public final class Icmp {
                 counters.increment(IcmpCounter.ERRORS_RECEIVED);
             } else {
                 counters.increment(IcmpCounter.OTHER_RECEIVED);
+            }
+            if (rawListener != null) {
+                rawListener.received(m, offset);
             }
             if (listener != null) {
                 try (Mbuf message = m.copy(offset, length)) {
@@ -128,7 +151,18 @@ public final class Icmp {
     }
 
     /** {@code icmp_reflect}: turns the request into a reply in place (copy on write) and sends it back. */
-    private void reflectEcho(Mbuf m, int offset, int length, Ipv4Address requester, Ipv4Address requested) {
+    private void reflectEcho(Mbuf m, int offset, int length, Ipv4Header request, Ipv4Address requester,
+            Ipv4Address requested) {
+        byte[] options = NO_OPTIONS;
+        Ipv4Address replyTo = requester;
+        if (offset > Ipv4Header.MIN_LENGTH) {
+            Ipv4Address[] firstHop = new Ipv4Address[1];
+            options = Ipv4Options.forReply(request, requester, firstHop);
+            if (firstHop[0] != null) {
+                replyTo = firstHop[0];
+            }
+            recordReceipt(options, requested);
+        }
         Mbuf reply;
         try {
             reply = m.copy(offset, length); // shares storage; ptrRw below copies only the header it writes
@@ -142,7 +176,22 @@ public final class Icmp {
             return;
         }
         counters.increment(IcmpCounter.ECHO_REPLIES_SENT);
-        host.ipv4().output(reply, requested, requester, IpProtocol.ICMP, Ipv4.DEFAULT_TTL, false);
+        host.ipv4().output(reply, requested, replyTo, IpProtocol.ICMP, Ipv4.DEFAULT_TTL, false, options);
+    }
+
+    private static final byte[] NO_OPTIONS = new byte[0];
+
+    /** Records this host's arrival entry (Record Route, Timestamp) in the options an echo reply carries back. */
+    private void recordReceipt(byte[] options, Ipv4Address us) {
+        if (options.length == 0) {
+            return;
+        }
+        byte[] header = new byte[Ipv4Header.MIN_LENGTH + options.length];
+        System.arraycopy(options, 0, header, Ipv4Header.MIN_LENGTH, options.length);
+        java.lang.foreign.MemorySegment bytes = java.lang.foreign.MemorySegment.ofArray(header);
+        new Ipv4Header().initialize(bytes).setVersionAndHeaderLength(header.length);
+        Ipv4Options.record(bytes, us, host.ipv4().wallClockMillisOfDay());
+        System.arraycopy(header, Ipv4Header.MIN_LENGTH, options, 0, options.length);
     }
 
     /**
@@ -150,6 +199,22 @@ public final class Icmp {
      * {@link #setListener listener}.
      */
     public Ipv4.OutputResult sendEcho(Ipv4Address destination, int identifier, int sequence, byte[] payload) {
+        return sendEcho(destination, identifier, sequence, payload, Ipv4.DEFAULT_TTL, NO_OPTIONS);
+    }
+
+    /**
+     * Sends an echo request with a chosen TTL and IP options ({@code ping -t}, {@code ping -R}).
+     *
+     * @param options IPv4 options, a multiple of 4 bytes and at most 40 (for example a Record Route
+     *                option made by {@link #recordRouteOption(int)})
+     * @throws IllegalArgumentException if the options are not a multiple of 4 or longer than 40 bytes
+     */
+    public Ipv4.OutputResult sendEcho(Ipv4Address destination, int identifier, int sequence, byte[] payload, int ttl,
+            byte[] options) {
+        if (options.length % 4 != 0 || options.length > Ipv4Header.MAX_LENGTH - Ipv4Header.MIN_LENGTH) {
+            throw new IllegalArgumentException("IPv4 options must be a multiple of 4 bytes, at most 40: "
+                    + options.length);
+        }
         Mbuf m;
         try {
             m = host.pool().getPacket();
@@ -163,7 +228,23 @@ public final class Icmp {
             counters.increment(IcmpCounter.NO_BUFFERS);
             return Ipv4.OutputResult.NO_BUFFERS;
         }
-        return host.ipv4().output(m, null, destination, IpProtocol.ICMP, Ipv4.DEFAULT_TTL, false);
+        return host.ipv4().output(m, null, destination, IpProtocol.ICMP, ttl, false, options);
+    }
+
+    /**
+     * An empty Record Route option with room for {@code slots} addresses (1 to 9), padded to a multiple of
+     * 4 bytes, as {@code ping -R} sends.
+     */
+    public static byte[] recordRouteOption(int slots) {
+        if (slots < 1 || slots > 9) {
+            throw new IllegalArgumentException("a Record Route option holds 1 to 9 addresses, not " + slots);
+        }
+        int length = 3 + 4 * slots;
+        byte[] option = new byte[(length + 3) & ~3];
+        option[0] = (byte) org.jmbuf.wire.Ipv4OptionCursor.RECORD_ROUTE;
+        option[1] = (byte) length;
+        option[2] = 4;
+        return option;
     }
 
     /**

@@ -1,12 +1,13 @@
 package org.jmbuf.net;
 
+import java.lang.foreign.MemorySegment;
+import java.time.InstantSource;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.NoBufferSpaceException;
+import org.jmbuf.wire.IcmpMessage;
 import org.jmbuf.wire.IpProtocol;
 import org.jmbuf.wire.Ipv4Address;
 import org.jmbuf.wire.Ipv4Header;
-import org.jmbuf.wire.Ipv4OptionCursor;
-import org.jmbuf.wire.MalformedPacketException;
 
 /**
  * IPv4 input and output ({@code ip_input.c}, {@code ip_output.c}).
@@ -31,6 +32,11 @@ public final class Ipv4 {
         BAD_SOURCE("packets from a broadcast, multicast or loopback source"),
         BAD_OPTIONS("packets with malformed options"),
         NOT_FOR_US("packets not for this host (not forwarding)"),
+        SOURCE_ROUTE_REFUSED("packets with a source route option refused (source routing is off)"),
+        SOURCE_ROUTE_FAILED("source-routed packets whose next hop could not be reached"),
+        FORWARDED("packets forwarded"),
+        TTL_EXCEEDED("packets not forwarded because their TTL ran out"),
+        CANT_FORWARD("packets not forwarded for lack of a route"),
         DELIVERED("packets delivered to an upper protocol"),
         NO_PROTOCOL("packets for an unknown protocol"),
         FRAGMENTS_RECEIVED("fragments received"),
@@ -69,9 +75,11 @@ public final class Ipv4 {
     private final Host host;
     private final Counters<Ipv4Counter> counters = new Counters<>("ip", Ipv4Counter.class);
     private final Ipv4Header header = new Ipv4Header();
-    private final Ipv4OptionCursor options = new Ipv4OptionCursor();
     private final Ipv4Reassembly reassembly;
     private int nextIdentification = 1;
+    private boolean forwarding;
+    private boolean sourceRouting;
+    private InstantSource wallClock = InstantSource.system();
 
     Ipv4(Host host) {
         this.host = host;
@@ -80,6 +88,38 @@ public final class Ipv4 {
 
     public Counters<Ipv4Counter> counters() {
         return counters;
+    }
+
+    /** Whether this host forwards packets between its interfaces ({@code net.inet.ip.forwarding}); off by default. */
+    public boolean isForwarding() {
+        return forwarding;
+    }
+
+    /** Turns router mode on or off. */
+    public void setForwarding(boolean forwarding) {
+        this.forwarding = forwarding;
+    }
+
+    /**
+     * Whether source-routed packets are accepted and followed ({@code net.inet.ip.forwsrcrt}); off by
+     * default, as RFC 7126 advises, in which case they are dropped and counted.
+     */
+    public boolean isSourceRouting() {
+        return sourceRouting;
+    }
+
+    /** Turns source routing on or off. */
+    public void setSourceRouting(boolean sourceRouting) {
+        this.sourceRouting = sourceRouting;
+    }
+
+    /** Sets the clock that Timestamp options read (milliseconds since midnight UT); the system clock by default. */
+    public void setWallClock(InstantSource clock) {
+        this.wallClock = java.util.Objects.requireNonNull(clock, "clock");
+    }
+
+    long wallClockMillisOfDay() {
+        return Math.floorMod(wallClock.millis(), 86_400_000L);
     }
 
     /** The reassembly queues. */
@@ -132,10 +172,10 @@ public final class Ipv4 {
             return;
         }
         if (headerLength > Ipv4Header.MIN_LENGTH) {
-            int bad = firstBadOption(ip);
+            int bad = Ipv4Options.firstProblem(ip);
             if (bad >= 0) {
                 counters.increment(Ipv4Counter.BAD_OPTIONS);
-                host.icmp().parameterProblem(m, Ipv4Header.MIN_LENGTH + bad);
+                host.icmp().parameterProblem(m, bad);
                 m.free();
                 return;
             }
@@ -143,8 +183,23 @@ public final class Ipv4 {
         if (m.length() > totalLength) {
             m.adj(totalLength - m.length()); // link-layer padding
         }
+        boolean sourceRouted = headerLength > Ipv4Header.MIN_LENGTH && Ipv4Options.hasSourceRoute(ip);
+        if (sourceRouted) {
+            if (!sourceRouting) {
+                drop(m, Ipv4Counter.SOURCE_ROUTE_REFUSED); // RFC 7126 §4.3, §4.4
+                return;
+            }
+            if (isForUs(ifp, destination) && !followSourceRoute(ifp, m, headerLength)) {
+                return; // forwarded along the route, or dropped
+            }
+            ip = header.wrap(m.ptr(0, headerLength)); // the header may have been copied on write
+        }
         if (!isForUs(ifp, destination)) {
-            drop(m, Ipv4Counter.NOT_FOR_US);
+            if (!forwarding || destination.isMulticast() || isBroadcast(ifp, destination)) {
+                drop(m, Ipv4Counter.NOT_FOR_US);
+                return;
+            }
+            forward(m, headerLength, destination, false);
             return;
         }
         if (ip.moreFragments() || ip.fragmentOffset() != 0) {
@@ -172,32 +227,98 @@ public final class Ipv4 {
             }
             default -> {
                 counters.increment(Ipv4Counter.NO_PROTOCOL);
-                host.icmp().error(m, org.jmbuf.wire.IcmpMessage.DESTINATION_UNREACHABLE,
-                        org.jmbuf.wire.IcmpMessage.UNREACHABLE_PROTOCOL, 0);
+                host.icmp().error(m, IcmpMessage.DESTINATION_UNREACHABLE, IcmpMessage.UNREACHABLE_PROTOCOL, 0);
                 m.free();
             }
         }
     }
 
-    /** The offset within the options area of the first malformed option, or -1 if they are well formed. */
-    private int firstBadOption(Ipv4Header ip) {
+    /**
+     * A source-routed packet addressed to us: if the route has hops left, take the next one as the
+     * destination, record our address in its place, and forward the packet (consumed). Returns true if
+     * the route is exhausted and the packet is for us after all.
+     */
+    private boolean followSourceRoute(NetworkInterface ifp, Mbuf m, int headerLength) {
+        MemorySegment writable;
         try {
-            options.reset(ip.options());
-            while (options.next()) {
-                int type = options.type();
-                if (type == Ipv4OptionCursor.RECORD_ROUTE || type == Ipv4OptionCursor.LOOSE_SOURCE_ROUTE
-                        || type == Ipv4OptionCursor.STRICT_SOURCE_ROUTE) {
-                    int pointer = Byte.toUnsignedInt(options.option().getAtIndex(
-                            java.lang.foreign.ValueLayout.JAVA_BYTE, 2));
-                    if (options.length() < 3 || pointer < 4) {
-                        return options.offset() + (options.length() < 3 ? 1 : 2);
-                    }
+            writable = m.ptrRw(0, headerLength);
+        } catch (NoBufferSpaceException e) {
+            drop(m, Ipv4Counter.NO_BUFFERS);
+            return false;
+        }
+        Ipv4Header ip = Ipv4Header.of(writable);
+        boolean strict = Ipv4Options.isStrict(ip);
+        // Peek at the next hop to choose the outgoing address to record.
+        Ipv4Address next = peekSourceRouteHop(ip);
+        if (next == null) {
+            return true;
+        }
+        Routes.Route route = host.routes().lookup(next);
+        if (route == null || strict && route.gateway() != null) {
+            counters.increment(Ipv4Counter.SOURCE_ROUTE_FAILED);
+            host.icmp().error(m, IcmpMessage.DESTINATION_UNREACHABLE, IcmpMessage.UNREACHABLE_SOURCE_ROUTE_FAILED, 0);
+            m.free();
+            return false;
+        }
+        Ipv4Options.nextSourceRouteHop(writable, host.sourceAddressFor(route.ifp(), next));
+        ip.setDestination(next);
+        forward(m, headerLength, next, true);
+        return false;
+    }
+
+    private static Ipv4Address peekSourceRouteHop(Ipv4Header ip) {
+        int at = Ipv4Options.find(ip, org.jmbuf.wire.Ipv4OptionCursor.LOOSE_SOURCE_ROUTE);
+        if (at < 0) {
+            at = Ipv4Options.find(ip, org.jmbuf.wire.Ipv4OptionCursor.STRICT_SOURCE_ROUTE);
+        }
+        MemorySegment h = ip.bytes();
+        int length = Byte.toUnsignedInt(h.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at + 1));
+        int pointer = Byte.toUnsignedInt(h.get(java.lang.foreign.ValueLayout.JAVA_BYTE, at + 2));
+        return pointer + 3 > length ? null : Ipv4Address.read(h, at + pointer - 1);
+    }
+
+    /**
+     * {@code ip_forward}: decrements the TTL (through {@link Mbuf#ptrRw}: a packet on shared or read-only
+     * storage has its header copied, never written), records our address in Record Route and Timestamp
+     * options, and sends the packet on; consumes {@code m}. Time Exceeded when the TTL runs out, Destination
+     * Unreachable when there is no route, Fragmentation Needed when it does not fit and must not be cut.
+     */
+    private void forward(Mbuf m, int headerLength, Ipv4Address destination, boolean sourceRouted) {
+        int ttl = Byte.toUnsignedInt(m.byteAt(Ipv4Header.Field.TTL));
+        if (ttl <= 1) {
+            counters.increment(Ipv4Counter.TTL_EXCEEDED);
+            host.icmp().error(m, IcmpMessage.TIME_EXCEEDED, IcmpMessage.TIME_EXCEEDED_IN_TRANSIT, 0);
+            m.free();
+            return;
+        }
+        Routes.Route route = host.routes().lookup(destination);
+        if (route == null) {
+            counters.increment(Ipv4Counter.CANT_FORWARD);
+            host.icmp().error(m, IcmpMessage.DESTINATION_UNREACHABLE, IcmpMessage.UNREACHABLE_HOST, 0);
+            m.free();
+            return;
+        }
+        try {
+            MemorySegment writable = m.ptrRw(0, headerLength);
+            Ipv4Header ip = Ipv4Header.of(writable);
+            ip.setTtl(ttl - 1);
+            if (headerLength > Ipv4Header.MIN_LENGTH) {
+                int problem = Ipv4Options.record(writable, host.sourceAddressFor(route.ifp(), destination),
+                        wallClockMillisOfDay());
+                if (problem >= 0) {
+                    counters.increment(Ipv4Counter.BAD_OPTIONS);
+                    host.icmp().parameterProblem(m, problem);
+                    m.free();
+                    return;
                 }
             }
-            return -1;
-        } catch (MalformedPacketException e) {
-            return e.offset();
+            ip.fillChecksum();
+        } catch (NoBufferSpaceException e) {
+            drop(m, Ipv4Counter.NO_BUFFERS);
+            return;
         }
+        counters.increment(Ipv4Counter.FORWARDED);
+        send(route.ifp(), route.nextHop(destination), m);
     }
 
     /** Whether {@code destination} is one of ours or a broadcast on {@code ifp}. */
@@ -235,13 +356,27 @@ public final class Ipv4 {
      */
     public OutputResult output(Mbuf payload, Ipv4Address source, Ipv4Address destination, int protocol, int ttl,
             boolean dontFragment) {
-        Routes.Route route = host.routes().lookup(destination);
-        if (route == null && !destination.isLimitedBroadcast()) {
+        return output(payload, source, destination, protocol, ttl, dontFragment, NO_OPTIONS);
+    }
+
+    private static final byte[] NO_OPTIONS = new byte[0];
+
+    /**
+     * {@code ip_output} with options: as {@link #output(Mbuf, Ipv4Address, Ipv4Address, int, int, boolean)},
+     * with {@code options} (a multiple of 4 bytes, at most 40) after the fixed header. Record Route and
+     * Timestamp options get this host's entry as the packet leaves.
+     */
+    OutputResult output(Mbuf payload, Ipv4Address source, Ipv4Address destination, int protocol, int ttl,
+            boolean dontFragment, byte[] options) {
+        int headerLength = Ipv4Header.MIN_LENGTH + options.length;
+        Ipv4Address routeTo = destination;
+        Routes.Route route = host.routes().lookup(routeTo);
+        if (route == null && !routeTo.isLimitedBroadcast()) {
             counters.increment(Ipv4Counter.NO_ROUTE);
             payload.free();
             return OutputResult.NO_ROUTE;
         }
-        NetworkInterface ifp = host.hasIpv4(destination) ? host.loopback()
+        NetworkInterface ifp = host.hasIpv4(routeTo) ? host.loopback()
                 : route != null ? route.ifp() : host.firstBroadcastInterface();
         if (ifp == null) {
             counters.increment(Ipv4Counter.NO_ROUTE);
@@ -249,23 +384,26 @@ public final class Ipv4 {
             return OutputResult.NO_ROUTE;
         }
         if (source == null) {
-            source = host.sourceAddressFor(route != null ? route.ifp() : ifp, destination);
+            source = host.sourceAddressFor(route != null ? route.ifp() : ifp, routeTo);
         }
-        int totalLength = payload.length() + Ipv4Header.MIN_LENGTH;
+        int totalLength = payload.length() + headerLength;
         if (totalLength > 0xffff) {
             counters.increment(Ipv4Counter.CANT_FRAGMENT);
             payload.free();
             return OutputResult.TOO_BIG;
         }
+        Ipv4Header ip;
         try {
-            payload.prepend(Ipv4Header.MIN_LENGTH);
+            payload.prepend(headerLength);
+            MemorySegment bytes = payload.ptrRw(0, headerLength);
+            MemorySegment.copy(MemorySegment.ofArray(options), 0, bytes, Ipv4Header.MIN_LENGTH, options.length);
+            ip = header.initialize(bytes);
         } catch (NoBufferSpaceException e) {
             counters.increment(Ipv4Counter.NO_BUFFERS);
             payload.free();
             return OutputResult.NO_BUFFERS;
         }
-        Ipv4Header ip = header.initialize(payload.ptrRw(0, Ipv4Header.MIN_LENGTH));
-        ip.setVersionAndHeaderLength(Ipv4Header.MIN_LENGTH)
+        ip.setVersionAndHeaderLength(headerLength)
                 .setTos(0)
                 .setTotalLength(totalLength)
                 .setIdentification(nextIdentification++ & 0xffff)
@@ -273,9 +411,12 @@ public final class Ipv4 {
                 .setTtl(ttl)
                 .setProtocol(protocol)
                 .setSource(source)
-                .setDestination(destination)
-                .fillChecksum();
-        Ipv4Address nextHop = route != null && ifp != host.loopback() ? route.nextHop(destination) : destination;
+                .setDestination(destination);
+        if (options.length > 0) {
+            Ipv4Options.record(ip.bytes(), source, wallClockMillisOfDay());
+        }
+        ip.fillChecksum();
+        Ipv4Address nextHop = route != null && ifp != host.loopback() ? route.nextHop(routeTo) : routeTo;
         return send(ifp, nextHop, payload);
     }
 

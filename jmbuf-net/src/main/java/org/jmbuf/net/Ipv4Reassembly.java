@@ -26,7 +26,8 @@ import org.jmbuf.wire.Ipv4Header;
  *     datagram.</li>
  * <li>Each queue holds at most {@link #MAX_FRAGMENTS_PER_DATAGRAM} fragments, and all queues together at
  *     most {@link #MAX_BYTES} bytes and {@link #MAX_DATAGRAMS} datagrams; beyond that new fragments are
- *     dropped.</li>
+ *     dropped. A fragment is charged at least {@link org.jmbuf.buf.MbufPool#MSIZE} bytes, what it costs
+ *     however little it carries.</li>
  * <li>A queue expires after {@link #TIMEOUT}; Time Exceeded (reassembly) is sent only if fragment 0 had
  *     arrived (RFC 792).</li>
  * <li>When the pool runs short, its drain hook frees every queue ({@code ip_drain}).</li>
@@ -39,8 +40,11 @@ import org.jmbuf.wire.Ipv4Header;
 public final class Ipv4Reassembly {
     /** How long an incomplete datagram is kept ({@code ipfragttl}: 60 half-seconds). */
     public static final Duration TIMEOUT = Duration.ofSeconds(30);
-    /** Fragments per datagram. */
-    public static final int MAX_FRAGMENTS_PER_DATAGRAM = 64;
+    /**
+     * Fragments per datagram: enough for a 65535-byte datagram cut for a 296-byte MTU, few enough that a
+     * stream of tiny fragments cannot make one queue expensive to walk.
+     */
+    public static final int MAX_FRAGMENTS_PER_DATAGRAM = 256;
     /** Datagrams being reassembled at once ({@code ip_maxfragpackets}). */
     public static final int MAX_DATAGRAMS = 256;
     /** Bytes held in all reassembly queues. */
@@ -177,7 +181,7 @@ public final class Ipv4Reassembly {
             return null;
         }
         if (d == null) {
-            if (queues.size() >= MAX_DATAGRAMS || heldBytes + m.length() > MAX_BYTES) {
+            if (queues.size() >= MAX_DATAGRAMS || heldBytes + charge(m) > MAX_BYTES) {
                 counters.increment(ReassemblyCounter.LIMIT_REACHED);
                 m.free();
                 return null;
@@ -186,7 +190,7 @@ public final class Ipv4Reassembly {
             Datagram expiring = d;
             d.timer = host.timers().schedule(TIMEOUT, () -> expire(expiring));
             queues.put(key, d);
-        } else if (heldBytes + m.length() > MAX_BYTES) {
+        } else if (heldBytes + charge(m) > MAX_BYTES) {
             counters.increment(ReassemblyCounter.LIMIT_REACHED);
             m.free();
             return null;
@@ -232,9 +236,13 @@ public final class Ipv4Reassembly {
         }
         m.claim(owner);
         d.fragments.add(insertAt, new Fragment(start, end, m));
-        d.bytes += m.length();
-        heldBytes += m.length();
+        d.bytes += charge(m);
+        heldBytes += charge(m);
         return complete(d);
+    }
+
+    private static int charge(Mbuf m) {
+        return Math.max(m.length(), org.jmbuf.buf.MbufPool.MSIZE);
     }
 
     private static boolean anyEndsAfter(Datagram d, int end) {
