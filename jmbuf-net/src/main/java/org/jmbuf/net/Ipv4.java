@@ -35,6 +35,8 @@ public final class Ipv4 {
         SOURCE_ROUTE_REFUSED("packets with a source route option refused (source routing is off)"),
         SOURCE_ROUTE_FAILED("source-routed packets whose next hop could not be reached"),
         FORWARDED("packets forwarded"),
+        FILTERED_IN("packets dropped by a packet filter on input"),
+        FILTERED_OUT("packets dropped by a packet filter on output"),
         TTL_EXCEEDED("packets not forwarded because their TTL ran out"),
         CANT_FORWARD("packets not forwarded for lack of a route"),
         DELIVERED("packets delivered to an upper protocol"),
@@ -80,6 +82,7 @@ public final class Ipv4 {
     private boolean forwarding;
     private boolean sourceRouting;
     private InstantSource wallClock = InstantSource.system();
+    private final java.util.List<PacketFilter> filters = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     Ipv4(Host host) {
         this.host = host;
@@ -120,6 +123,25 @@ public final class Ipv4 {
 
     long wallClockMillisOfDay() {
         return Math.floorMod(wallClock.millis(), 86_400_000L);
+    }
+
+    /** Adds a packet filter hook ({@code pfil_add_hook}); hooks run in the order added. */
+    public void addFilter(PacketFilter filter) {
+        filters.add(java.util.Objects.requireNonNull(filter, "filter"));
+    }
+
+    /** Removes a packet filter hook; returns whether it was there. */
+    public boolean removeFilter(PacketFilter filter) {
+        return filters.remove(filter);
+    }
+
+    private boolean passes(Mbuf m, PacketFilter.Direction direction, NetworkInterface ifp) {
+        for (PacketFilter f : filters) {
+            if (f.filter(m, direction, ifp) == PacketFilter.Verdict.DROP) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** The reassembly queues. */
@@ -182,6 +204,15 @@ public final class Ipv4 {
         }
         if (m.length() > totalLength) {
             m.adj(totalLength - m.length()); // link-layer padding
+        }
+        if (!filters.isEmpty()) {
+            if (!passes(m, PacketFilter.Direction.IN, ifp)) {
+                drop(m, Ipv4Counter.FILTERED_IN);
+                return;
+            }
+            ip = header.wrap(m.ptr(0, headerLength)); // a filter may have rewritten (and so moved) the header
+            source = ip.source();
+            destination = ip.destination();
         }
         boolean sourceRouted = headerLength > Ipv4Header.MIN_LENGTH && Ipv4Options.hasSourceRoute(ip);
         if (sourceRouted) {
@@ -422,6 +453,11 @@ public final class Ipv4 {
 
     /** Sends a complete IPv4 packet out of {@code ifp} towards {@code nextHop}, fragmenting if needed. */
     OutputResult send(NetworkInterface ifp, Ipv4Address nextHop, Mbuf packet) {
+        if (!filters.isEmpty() && !passes(packet, PacketFilter.Direction.OUT, ifp)) {
+            counters.increment(Ipv4Counter.FILTERED_OUT);
+            packet.free();
+            return OutputResult.SENT; // as a firewall does: the sender is not told
+        }
         if (packet.length() <= ifp.mtu()) {
             counters.increment(Ipv4Counter.SENT);
             transmit(ifp, nextHop, packet);
