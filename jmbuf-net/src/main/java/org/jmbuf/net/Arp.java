@@ -87,9 +87,11 @@ public final class Arp {
     private final Map<Key, Entry> table = new HashMap<>();
     private final Counters<ArpCounter> counters = new Counters<>("arp", ArpCounter.class);
     private final ArpPacket view = new ArpPacket();
+    private final org.jmbuf.buf.MbufOwner holdOwner;
 
     Arp(Host host) {
         this.host = host;
+        this.holdOwner = host.pool().owner("arp", host.name() + ": hold queues");
     }
 
     public Counters<ArpCounter> counters() {
@@ -142,6 +144,7 @@ public final class Arp {
             table.put(key, e);
             request(e);
         }
+        m.claim(holdOwner);
         if (e.hold.enqueue(m)) {
             counters.increment(ArpCounter.HELD);
         } else {
@@ -265,8 +268,7 @@ public final class Arp {
             Ipv4Address targetIp, MacAddress linkDestination) {
         Mbuf m;
         try {
-            m = host.pool().getPacket();
-            m.align(ArpPacket.ETHERNET_IPV4_LENGTH);
+            m = OutputBuffers.allocate(host.pool(), ArpPacket.ETHERNET_IPV4_LENGTH);
             m.copyBack(0, new byte[ArpPacket.ETHERNET_IPV4_LENGTH]);
         } catch (NoBufferSpaceException e) {
             counters.increment(ArpCounter.NO_BUFFERS);

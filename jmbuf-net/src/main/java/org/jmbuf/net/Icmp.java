@@ -217,7 +217,7 @@ public final class Icmp {
         }
         Mbuf m;
         try {
-            m = host.pool().getPacket();
+            m = OutputBuffers.allocate(host.pool(), IcmpMessage.HEADER_LENGTH + payload.length);
             m.copyBack(0, new byte[IcmpMessage.HEADER_LENGTH]);
             m.copyBack(IcmpMessage.HEADER_LENGTH, payload);
             IcmpMessage icmp = view.wrap(m.ptrRw(0, IcmpMessage.HEADER_LENGTH));
@@ -286,7 +286,7 @@ public final class Icmp {
         int quoted = Math.min(offending.length(), headerLength + RETURNED_PAYLOAD);
         Mbuf m;
         try {
-            m = host.pool().getPacket();
+            m = OutputBuffers.allocate(host.pool(), IcmpMessage.HEADER_LENGTH + quoted);
             m.copyBack(0, new byte[IcmpMessage.HEADER_LENGTH + quoted]);
             byte[] quote = new byte[quoted];
             offending.copyData(0, quoted, quote, 0);

@@ -119,7 +119,7 @@ public final class Ipv4Reassembly {
 
     Ipv4Reassembly(Host host) {
         this.host = host;
-        this.owner = host.pool().owner("ip", "reassembly");
+        this.owner = host.pool().owner("ip", host.name() + ": reassembly queues");
         host.pool().addDrainHook(drainHook);
     }
 

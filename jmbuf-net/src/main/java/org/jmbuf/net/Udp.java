@@ -50,11 +50,13 @@ public final class Udp {
     private final Counters<UdpCounter> counters = new Counters<>("udp", UdpCounter.class);
     private final Map<Binding, UdpSocket> bindings = new HashMap<>();
     private final UdpHeader view = new UdpHeader();
+    private final org.jmbuf.buf.MbufOwner socketOwner;
     private final Ipv4Header ipView = new Ipv4Header();
     private int nextEphemeral = 49152;
 
     Udp(Host host) {
         this.host = host;
+        this.socketOwner = host.pool().owner("udp", host.name() + ": socket receive queues");
     }
 
     public Counters<UdpCounter> counters() {
@@ -145,6 +147,7 @@ public final class Udp {
             return;
         }
         m.adj(offset + UdpHeader.LENGTH);
+        m.claim(socketOwner);
         if (socket.deliver(new UdpSocket.Datagram(source, sourcePort, destination, destinationPort, m))) {
             counters.increment(UdpCounter.DELIVERED);
         } else {

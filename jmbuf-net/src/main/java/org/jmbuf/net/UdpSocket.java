@@ -1,6 +1,5 @@
 package org.jmbuf.net;
 
-import java.lang.foreign.MemorySegment;
 import java.util.ArrayDeque;
 import java.util.Objects;
 import org.jmbuf.buf.Mbuf;
@@ -100,7 +99,8 @@ public final class UdpSocket implements AutoCloseable {
         open();
         Mbuf m;
         try {
-            m = udp.host().pool().devget(MemorySegment.ofArray(payload));
+            m = OutputBuffers.allocate(udp.host().pool(), payload.length);
+            m.copyBack(0, payload);
         } catch (NoBufferSpaceException e) {
             return Ipv4.OutputResult.NO_BUFFERS;
         }
