@@ -101,6 +101,7 @@ public final class Mbuf implements AutoCloseable {
     private int checksumFlags;
     private int checksumData;
     private int segmentSize;
+    private int packetFlags;
     private List<PacketTag> tags;
     private MbufOwner owner;
     // locate() results
@@ -825,6 +826,7 @@ public final class Mbuf implements AutoCloseable {
             copy.checksumFlags = checksumFlags;
             copy.checksumData = checksumData;
             copy.segmentSize = segmentSize;
+            copy.packetFlags = packetFlags;
             if (tags != null) {
                 copy.tags = new ArrayList<>(tags.size());
                 for (PacketTag t : tags) {
@@ -935,6 +937,18 @@ public final class Mbuf implements AutoCloseable {
     public void setSegmentSize(int size) {
         requirePacket();
         segmentSize = size;
+    }
+
+    /** The packet's {@link PacketFlags} ({@code M_BCAST}, {@code M_MCAST} of {@code m_flags}). */
+    public int packetFlags() {
+        requirePacket();
+        return packetFlags;
+    }
+
+    /** Sets {@link #packetFlags()}. */
+    public void setPacketFlags(int flags) {
+        requirePacket();
+        packetFlags = flags;
     }
 
     /**
@@ -1052,8 +1066,9 @@ public final class Mbuf implements AutoCloseable {
         }
         StringBuilder out = new StringBuilder(toString()).append('\n');
         if (packet) {
-            out.append(String.format("  pkthdr: rcvif=%d csum_flags=0x%x csum_data=0x%x segsz=%d tags=%s%n",
-                    receivingInterface, checksumFlags, checksumData, segmentSize, tags == null ? "[]" : tags));
+            out.append(String.format("  pkthdr: rcvif=%d flags=0x%x csum_flags=0x%x csum_data=0x%x segsz=%d tags=%s%n",
+                    receivingInterface, packetFlags, checksumFlags, checksumData, segmentSize,
+                    tags == null ? "[]" : tags));
         }
         int i = 0;
         for (Segment s = head; s != null; s = s.next) {

@@ -1,6 +1,7 @@
 package org.jmbuf.net;
 
 import org.jmbuf.buf.Mbuf;
+import org.jmbuf.buf.PacketFlags;
 import org.jmbuf.wire.EtherType;
 import org.jmbuf.wire.EthernetFrame;
 import org.jmbuf.wire.MacAddress;
@@ -38,6 +39,8 @@ final class Ethernet {
         MacAddress destination = header.destination();
         if (destination.isMulticast()) {
             counters.increment(InterfaceCounter.MULTICAST_IN);
+            m.setPacketFlags(m.packetFlags()
+                    | (destination.isBroadcast() ? PacketFlags.LINK_BROADCAST : PacketFlags.LINK_MULTICAST));
         } else if (!destination.equals(ifp.linkAddress())) {
             counters.increment(InterfaceCounter.NOT_FOR_US);
             m.free();
@@ -47,6 +50,7 @@ final class Ethernet {
         switch (etherType) {
             case EtherType.IPV4 -> host.ipv4().input(ifp, m);
             case EtherType.ARP -> host.arp().input(ifp, m);
+            case EtherType.IPV6 -> host.ipv6().input(ifp, m);
             default -> {
                 counters.increment(InterfaceCounter.UNKNOWN_PROTOCOL);
                 m.free();

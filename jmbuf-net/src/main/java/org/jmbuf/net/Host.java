@@ -31,6 +31,7 @@ public final class Host implements AutoCloseable {
     private final Ipv4 ipv4;
     private final Icmp icmp;
     private final Udp udp;
+    private final Ipv6 ipv6;
 
     /** A host named {@code name} that allocates from {@code pool} and schedules on {@code timers}. */
     public Host(String name, MbufPool pool, Timers timers) {
@@ -42,6 +43,7 @@ public final class Host implements AutoCloseable {
         this.ipv4 = new Ipv4(this);
         this.icmp = new Icmp(this);
         this.udp = new Udp(this);
+        this.ipv6 = new Ipv6(this);
         this.loopback = new LoopbackInterface("lo0");
         attach(loopback);
         addIpv4(loopback, Ipv4Address.parse("127.0.0.1"), 8);
@@ -77,6 +79,18 @@ public final class Host implements AutoCloseable {
 
     public Udp udp() {
         return udp;
+    }
+
+    public Ipv6 ipv6() {
+        return ipv6;
+    }
+
+    public Icmpv6 icmpv6() {
+        return ipv6.icmpv6();
+    }
+
+    public NeighborDiscovery nd() {
+        return ipv6.nd();
     }
 
     Ethernet ethernet() {
@@ -193,6 +207,8 @@ public final class Host implements AutoCloseable {
             ethernet.input(ifp, m);
         } else if (m.length() > 0 && (m.byteAt(0) & 0xf0) == 0x40) {
             ipv4.input(ifp, m);
+        } else if (m.length() > 0 && (m.byteAt(0) & 0xf0) == 0x60) {
+            ipv6.input(ifp, m);
         } else {
             ifp.counters().increment(InterfaceCounter.UNKNOWN_PROTOCOL);
             m.free();
@@ -207,6 +223,8 @@ public final class Host implements AutoCloseable {
         }
         out.append(ipv4.counters()).append(ipv4.reassembly().counters()).append(icmp.counters())
                 .append(udp.counters()).append(arp.counters());
+        out.append(ipv6.counters()).append(ipv6.reassembly().counters()).append(ipv6.icmpv6().counters())
+                .append(ipv6.nd().counters());
         return out.toString();
     }
 
@@ -218,6 +236,7 @@ public final class Host implements AutoCloseable {
         }
         arp.flush();
         ipv4.reassembly().close();
+        ipv6.close();
     }
 
     @Override

@@ -2,6 +2,7 @@ package org.jmbuf.net;
 
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.NoBufferSpaceException;
+import org.jmbuf.buf.PacketFlags;
 import org.jmbuf.wire.IcmpMessage;
 import org.jmbuf.wire.InternetChecksum;
 import org.jmbuf.wire.IpProtocol;
@@ -37,7 +38,7 @@ public final class Icmp {
         ERROR_ABOUT_FRAGMENT("errors not sent because the offending packet was a non-first fragment"),
         ERROR_BAD_SOURCE("errors not sent because the offending packet's source was not unicast"),
         RATE_LIMITED("errors not sent because of the rate limit"),
-        NO_BUFFERS("messages not sent for lack of buffers");
+        NO_BUFFERS("messages not received or sent for lack of buffers");
 
         private final String description;
 
@@ -116,9 +117,17 @@ public final class Icmp {
                 counters.increment(IcmpCounter.BAD_CHECKSUM);
                 return;
             }
-            IcmpMessage icmp = view.wrap(m.ptr(offset, IcmpMessage.HEADER_LENGTH));
+            IcmpMessage icmp;
+            Ipv4Header ip;
+            try {
+                icmp = view.wrap(m.ptr(offset, IcmpMessage.HEADER_LENGTH));
+                ip = ipView.wrap(m.ptr(0, offset));
+            } catch (NoBufferSpaceException e) {
+                counters.increment(IcmpCounter.NO_BUFFERS);
+                return;
+            }
             int type = icmp.type();
-            Ipv4Header ip = ipView.wrap(m.ptr(0, offset));
+            icmp = view.wrap(m.ptr(offset, IcmpMessage.HEADER_LENGTH)); // ptr of the IP header may have moved it
             Ipv4Address source = ip.source();
             Ipv4Address destination = ip.destination();
             if (type == IcmpMessage.ECHO_REQUEST) {
@@ -261,6 +270,11 @@ public final class Icmp {
         Ipv4Address destination = ip.destination();
         if (ip.fragmentOffset() != 0) {
             counters.increment(IcmpCounter.ERROR_ABOUT_FRAGMENT);
+            return;
+        }
+        if (offending.isPacket()
+                && (offending.packetFlags() & (PacketFlags.LINK_BROADCAST | PacketFlags.LINK_MULTICAST)) != 0) {
+            counters.increment(IcmpCounter.ERROR_TO_BROADCAST);
             return;
         }
         if (destination.isMulticast() || destination.isLimitedBroadcast() || isDirectedBroadcastAnywhere(destination)) {

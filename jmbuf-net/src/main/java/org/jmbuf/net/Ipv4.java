@@ -4,6 +4,7 @@ import java.lang.foreign.MemorySegment;
 import java.time.InstantSource;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.NoBufferSpaceException;
+import org.jmbuf.buf.PacketFlags;
 import org.jmbuf.wire.IcmpMessage;
 import org.jmbuf.wire.IpProtocol;
 import org.jmbuf.wire.Ipv4Address;
@@ -29,7 +30,8 @@ public final class Ipv4 {
         BAD_HEADER_LENGTH("packets with a header length below 20 or past the packet"),
         BAD_CHECKSUM("packets with a bad header checksum"),
         BAD_TOTAL_LENGTH("packets whose total length is below their header length"),
-        BAD_SOURCE("packets from a broadcast, multicast or loopback source"),
+        BAD_SOURCE("packets from a broadcast, multicast, reserved or loopback source"),
+        BAD_DESTINATION("packets to a loopback address received from a wire"),
         BAD_OPTIONS("packets with malformed options"),
         NOT_FOR_US("packets not for this host (not forwarding)"),
         SOURCE_ROUTE_REFUSED("packets with a source route option refused (source routing is off)"),
@@ -188,9 +190,14 @@ public final class Ipv4 {
         }
         Ipv4Address source = ip.source();
         Ipv4Address destination = ip.destination();
-        if (source.isMulticast() || source.isLimitedBroadcast()
-                || source.isLoopback() && !(ifp instanceof LoopbackInterface)) {
-            drop(m, Ipv4Counter.BAD_SOURCE);
+        boolean fromWire = !(ifp instanceof LoopbackInterface);
+        if (source.isMulticast() || source.isLimitedBroadcast() || isBroadcast(ifp, source)
+                || (source.bits() >>> 28) == 0xf || source.isLoopback() && fromWire) {
+            drop(m, Ipv4Counter.BAD_SOURCE); // RFC 1122 §3.2.1.3
+            return;
+        }
+        if (destination.isLoopback() && fromWire) {
+            drop(m, Ipv4Counter.BAD_DESTINATION); // RFC 1122 §3.2.1.3(g): 127/8 never appears on a wire
             return;
         }
         if (headerLength > Ipv4Header.MIN_LENGTH) {
@@ -226,7 +233,8 @@ public final class Ipv4 {
             ip = header.wrap(m.ptr(0, headerLength)); // the header may have been copied on write
         }
         if (!isForUs(ifp, destination)) {
-            if (!forwarding || destination.isMulticast() || isBroadcast(ifp, destination)) {
+            if (!forwarding || destination.isMulticast() || isBroadcast(ifp, destination)
+                    || (m.packetFlags() & (PacketFlags.LINK_BROADCAST | PacketFlags.LINK_MULTICAST)) != 0) {
                 drop(m, Ipv4Counter.NOT_FOR_US);
                 return;
             }

@@ -91,7 +91,7 @@ final class Ipv4Fragmenter {
         }
         int padded = (length + 3) & ~3; // the tail of out is zeros: End of Option List
         byte[] result = java.util.Arrays.copyOf(out, padded);
-        Ipv4Header.of(MemorySegment.ofArray(result)).setVersionAndHeaderLength(padded);
+        new Ipv4Header().initialize(MemorySegment.ofArray(result)).setVersionAndHeaderLength(padded);
         return result;
     }
 }

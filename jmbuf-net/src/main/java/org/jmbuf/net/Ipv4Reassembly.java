@@ -270,6 +270,13 @@ public final class Ipv4Reassembly {
         }
         Mbuf first = d.fragments.getFirst().data;
         int headerLength = (first.byteAt(0) & 0xf) * 4;
+        // Out of the queues before anything can allocate: an allocation may run the drain hook.
+        queues.remove(d.key);
+        if (headerLength + d.end > 0xffff) {
+            counters.increment(ReassemblyCounter.TOO_BIG); // fragment 0's options push it past 65535
+            d.free();
+            return null;
+        }
         try {
             Ipv4Header header = Ipv4Header.of(first.ptrRw(0, headerLength));
             header.setTotalLength(headerLength + d.end);
@@ -277,11 +284,10 @@ public final class Ipv4Reassembly {
             header.fillChecksum();
         } catch (NoBufferSpaceException e) {
             counters.increment(ReassemblyCounter.NO_BUFFERS);
-            discard(d);
+            d.free();
             return null;
         }
         d.timer.cancel();
-        queues.remove(d.key);
         heldBytes -= d.bytes;
         Iterator<Fragment> rest = d.fragments.iterator();
         rest.next();

@@ -6,6 +6,7 @@ import java.util.Objects;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.MbufQueue;
 import org.jmbuf.wire.Ipv4Address;
+import org.jmbuf.wire.Ipv6Address;
 import org.jmbuf.wire.MacAddress;
 
 /**
@@ -31,11 +32,33 @@ public abstract class NetworkInterface {
         }
     }
 
+    /** The state of an IPv6 address ({@code IN6_IFF_TENTATIVE} and friends, RFC 4862 §5.4). */
+    public enum Ipv6State {
+        /** Duplicate address detection is running: not used as a source, packets to it are dropped. */
+        TENTATIVE,
+        /** Unique on the link, in use. */
+        PREFERRED,
+        /** Duplicate address detection found another node using it: never used. */
+        DUPLICATED
+    }
+
+    /**
+     * An IPv6 address of an interface, its on-link prefix length and its state. A link-local address is
+     * held with the interface index embedded in bytes 2-3, the KAME way ({@link Ipv6Scope}).
+     */
+    public record Ipv6Assignment(Ipv6Address address, int prefixLength, Ipv6State state) {
+        /** Whether {@code other} is on this assignment's prefix. */
+        public boolean isOnLink(Ipv6Address other) {
+            return other.isIn(address, prefixLength);
+        }
+    }
+
     private final String name;
     private final int mtu;
     private final MbufQueue inputQueue;
     private final Counters<InterfaceCounter> counters;
     private final List<Ipv4Assignment> ipv4 = new ArrayList<>();
+    private final List<Ipv6Assignment> ipv6 = new ArrayList<>();
     private int index;
     private Host host;
 
@@ -113,6 +136,37 @@ public abstract class NetworkInterface {
             }
         }
         return false;
+    }
+
+    /** The IPv6 addresses, in the order added, whatever their state. */
+    public List<Ipv6Assignment> ipv6Addresses() {
+        return List.copyOf(ipv6);
+    }
+
+    /** The assignment of {@code address} (zone embedded if link-local), or null. */
+    public Ipv6Assignment ipv6Assignment(Ipv6Address address) {
+        for (Ipv6Assignment a : ipv6) {
+            if (a.address().equals(address)) {
+                return a;
+            }
+        }
+        return null;
+    }
+
+    /** Adds or replaces (same address) an IPv6 assignment; done by {@link NeighborDiscovery}. */
+    void setIpv6(Ipv6Assignment assignment) {
+        for (int i = 0; i < ipv6.size(); i++) {
+            if (ipv6.get(i).address().equals(assignment.address())) {
+                ipv6.set(i, assignment);
+                return;
+            }
+        }
+        ipv6.add(assignment);
+    }
+
+    /** Removes an IPv6 address; returns whether it was there. */
+    boolean removeIpv6(Ipv6Address address) {
+        return ipv6.removeIf(a -> a.address().equals(address));
     }
 
     /**

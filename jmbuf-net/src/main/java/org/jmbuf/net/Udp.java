@@ -28,6 +28,7 @@ public final class Udp {
         NO_PORT("datagrams for a port nobody is bound to"),
         NO_PORT_BROADCAST("broadcast or multicast datagrams for a port nobody is bound to"),
         SOCKET_FULL("datagrams dropped because the socket's queue was full"),
+        NO_BUFFERS("datagrams dropped for lack of buffers to read their headers"),
         DELIVERED("datagrams delivered to sockets"),
         SENT("datagrams sent"),
         SEND_FAILED("datagrams not sent (no route, too big, or no buffers)");
@@ -107,10 +108,18 @@ public final class Udp {
             drop(m, UdpCounter.TOO_SHORT);
             return;
         }
-        Ipv4Header ip = ipView.wrap(m.ptr(0, offset));
-        Ipv4Address source = ip.source();
-        Ipv4Address destination = ip.destination();
-        UdpHeader udp = view.wrap(m.ptr(offset, UdpHeader.LENGTH));
+        UdpHeader udp;
+        Ipv4Address source;
+        Ipv4Address destination;
+        try {
+            Ipv4Header ip = ipView.wrap(m.ptr(0, offset));
+            source = ip.source();
+            destination = ip.destination();
+            udp = view.wrap(m.ptr(offset, UdpHeader.LENGTH));
+        } catch (NoBufferSpaceException e) {
+            drop(m, UdpCounter.NO_BUFFERS);
+            return;
+        }
         int length = udp.length();
         if (length < UdpHeader.LENGTH || length > ipPayload) {
             drop(m, UdpCounter.BAD_LENGTH);
