@@ -631,7 +631,12 @@ public final class MbufPool {
                 externalInUse.decrementAndGet();
                 Runnable onFree = storage.onFree();
                 if (onFree != null) {
-                    onFree.run();
+                    try {
+                        onFree.run();
+                    } catch (RuntimeException e) {
+                        // The segment is already off the chain; a failing free action must not undo that.
+                        log.log(System.Logger.Level.ERROR, "free action of external storage failed", e);
+                    }
                 }
             }
             case LARGE -> largeInUse.decrementAndGet();

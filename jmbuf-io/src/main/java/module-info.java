@@ -1,0 +1,14 @@
+/**
+ * jmbuf-io: capture files. {@link org.jmbuf.io.CaptureReader} reads classic pcap (microsecond and
+ * nanosecond, either byte order) and pcapng (any number of sections, interfaces and byte orders) by
+ * mapping the file read-only and handing each packet out as read-only external storage of an
+ * {@link org.jmbuf.buf.Mbuf}: zero copy, and no byte of the file can be written through it.
+ * {@link org.jmbuf.io.CaptureWriter} writes both formats from chains.
+ *
+ * <p>A malformed or truncated file is reported by {@link org.jmbuf.io.CaptureFormatException}, naming the
+ * file, the byte offset and what was expected there; reading never throws an index exception.
+ */
+module org.jmbuf.io {
+    requires transitive org.jmbuf.buf;
+    exports org.jmbuf.io;
+}
