@@ -44,6 +44,7 @@ public final class Host implements AutoCloseable {
         this.icmp = new Icmp(this);
         this.udp = new Udp(this);
         this.ipv6 = new Ipv6(this);
+        ipv6.setProtocol(org.jmbuf.wire.IpProtocol.UDP, udp::input6);
         this.loopback = new LoopbackInterface("lo0");
         attach(loopback);
         addIpv4(loopback, Ipv4Address.parse("127.0.0.1"), 8);

@@ -3,19 +3,25 @@ package org.jmbuf.net;
 import java.util.HashMap;
 import java.util.Map;
 import org.jmbuf.buf.Mbuf;
+import org.jmbuf.buf.MbufOwner;
 import org.jmbuf.buf.NoBufferSpaceException;
 import org.jmbuf.wire.IcmpMessage;
+import org.jmbuf.wire.Icmpv6Message;
 import org.jmbuf.wire.InternetChecksum;
+import org.jmbuf.wire.IpAddress;
 import org.jmbuf.wire.IpProtocol;
 import org.jmbuf.wire.Ipv4Address;
 import org.jmbuf.wire.Ipv4Header;
+import org.jmbuf.wire.Ipv6Address;
+import org.jmbuf.wire.Ipv6Header;
 import org.jmbuf.wire.UdpHeader;
 
 /**
- * UDP over IPv4 ({@code udp_usrreq.c}, RFC 768 and RFC 1122 §4.1): checks length and checksum,
- * delivers datagrams to the socket bound to their port (a socket bound to the address beats one bound to
- * any), and answers datagrams for unbound ports with Port Unreachable. The payload reaches the socket
- * without a copy: the headers are trimmed off with {@link Mbuf#adj}.
+ * UDP over IPv4 and IPv6 ({@code udp_usrreq.c}, {@code udp6_usrreq.c}; RFC 768, RFC 1122 §4.1,
+ * RFC 8200 §8.1): checks length and checksum (optional over IPv4, mandatory over IPv6), delivers
+ * datagrams to the socket bound to their address and port (a socket bound to the address beats one
+ * bound to the wildcard of its family), and answers datagrams for unbound ports with Port Unreachable.
+ * The payload reaches the socket without a copy: the headers are trimmed off with {@link Mbuf#adj}.
  */
 public final class Udp {
     /** UDP events and drop reasons ({@code struct udpstat}). */
@@ -24,14 +30,15 @@ public final class Udp {
         TOO_SHORT("datagrams shorter than the UDP header"),
         BAD_LENGTH("datagrams whose length field disagrees with the packet"),
         BAD_CHECKSUM("datagrams with a bad checksum"),
-        NO_CHECKSUM("datagrams without a checksum"),
+        NO_CHECKSUM("IPv4 datagrams without a checksum (accepted)"),
+        NO_CHECKSUM_V6("IPv6 datagrams without the mandatory checksum (dropped)"),
         NO_PORT("datagrams for a port nobody is bound to"),
         NO_PORT_BROADCAST("broadcast or multicast datagrams for a port nobody is bound to"),
         SOCKET_FULL("datagrams dropped because the socket's queue was full"),
         NO_BUFFERS("datagrams dropped for lack of buffers to read their headers"),
         DELIVERED("datagrams delivered to sockets"),
         SENT("datagrams sent"),
-        SEND_FAILED("datagrams not sent (no route, too big, or no buffers)");
+        SEND_FAILED("datagrams not sent (no route, no source, too big, or no buffers)");
 
         private final String description;
 
@@ -45,14 +52,16 @@ public final class Udp {
         }
     }
 
-    private record Binding(Ipv4Address address, int port) { }
+    /** A bound address (the family's wildcard for "any"; IPv6 link-local addresses zone-embedded) and port. */
+    private record Binding(IpAddress address, int port) { }
 
     private final Host host;
     private final Counters<UdpCounter> counters = new Counters<>("udp", UdpCounter.class);
     private final Map<Binding, UdpSocket> bindings = new HashMap<>();
     private final UdpHeader view = new UdpHeader();
-    private final org.jmbuf.buf.MbufOwner socketOwner;
     private final Ipv4Header ipView = new Ipv4Header();
+    private final Ipv6Header ip6View = new Ipv6Header();
+    private final MbufOwner socketOwner;
     private int nextEphemeral = 49152;
 
     Udp(Host host) {
@@ -64,7 +73,7 @@ public final class Udp {
         return counters;
     }
 
-    /** A new, unbound socket. */
+    /** A new, unbound socket for either family. */
     public UdpSocket open() {
         return new UdpSocket(this);
     }
@@ -73,31 +82,46 @@ public final class Udp {
         return host;
     }
 
-    void bind(UdpSocket socket, Ipv4Address address, int port) {
+    /** Binds every address in {@code addresses} to {@code port} (0: a free ephemeral port); returns the port. */
+    int bind(UdpSocket socket, IpAddress[] addresses, int port) {
         if (port == 0) {
-            port = ephemeralPort(address);
+            port = ephemeralPort(addresses);
         }
-        Binding binding = new Binding(address, port);
-        if (bindings.containsKey(binding)) {
-            throw new IllegalStateException("address in use: " + address + ":" + port);
+        for (IpAddress a : addresses) {
+            if (bindings.containsKey(new Binding(a, port))) {
+                throw new IllegalStateException("address in use: " + a + " port " + port);
+            }
         }
-        bindings.put(binding, socket);
-        socket.bound(address, port);
+        for (IpAddress a : addresses) {
+            bindings.put(new Binding(a, port), socket);
+        }
+        return port;
     }
 
-    void unbind(Ipv4Address address, int port) {
-        bindings.remove(new Binding(address, port));
+    void unbind(IpAddress[] addresses, int port) {
+        for (IpAddress a : addresses) {
+            bindings.remove(new Binding(a, port));
+        }
     }
 
-    private int ephemeralPort(Ipv4Address address) {
+    private int ephemeralPort(IpAddress[] addresses) {
         for (int i = 0; i < 16384; i++) {
             int port = nextEphemeral;
             nextEphemeral = nextEphemeral == 65535 ? 49152 : nextEphemeral + 1;
-            if (!bindings.containsKey(new Binding(address, port))) {
+            boolean free = true;
+            for (IpAddress a : addresses) {
+                free &= !bindings.containsKey(new Binding(a, port));
+            }
+            if (free) {
                 return port;
             }
         }
         throw new IllegalStateException("no ephemeral port left");
+    }
+
+    private UdpSocket lookup(IpAddress destination, IpAddress wildcard, int port) {
+        UdpSocket socket = bindings.get(new Binding(destination, port));
+        return socket != null ? socket : bindings.get(new Binding(wildcard, port));
     }
 
     /** {@code udp_input}: consumes {@code m}, an IPv4 packet whose UDP header starts at {@code offset}. */
@@ -141,10 +165,7 @@ public final class Udp {
                 return;
             }
         }
-        UdpSocket socket = bindings.get(new Binding(destination, destinationPort));
-        if (socket == null) {
-            socket = bindings.get(new Binding(Ipv4Address.ANY, destinationPort));
-        }
+        UdpSocket socket = lookup(destination, Ipv4Address.ANY, destinationPort);
         if (socket == null) {
             if (destination.isMulticast() || host.ipv4().isBroadcast(ifp, destination)) {
                 drop(m, UdpCounter.NO_PORT_BROADCAST);
@@ -155,29 +176,108 @@ public final class Udp {
             m.free();
             return;
         }
+        deliver(socket, m, offset, new UdpSocket.Datagram(source, sourcePort, destination, destinationPort, null, m));
+    }
+
+    /**
+     * {@code udp6_input}: consumes {@code m}, an IPv6 packet (zones embedded in its header) whose UDP header
+     * starts at {@code offset}.
+     */
+    void input6(NetworkInterface ifp, Mbuf m, int offset) {
+        counters.increment(UdpCounter.RECEIVED);
+        int ipPayload = m.length() - offset;
+        if (ipPayload < UdpHeader.LENGTH) {
+            drop(m, UdpCounter.TOO_SHORT);
+            return;
+        }
+        UdpHeader udp;
+        Ipv6Address source;
+        Ipv6Address destination;
+        try {
+            Ipv6Header ip = ip6View.wrap(m.ptr(0, Ipv6Header.MIN_LENGTH));
+            source = ip.source();
+            destination = ip.destination();
+            udp = view.wrap(m.ptr(offset, UdpHeader.LENGTH));
+        } catch (NoBufferSpaceException e) {
+            drop(m, UdpCounter.NO_BUFFERS);
+            return;
+        }
+        int length = udp.length();
+        if (length < UdpHeader.LENGTH || length > ipPayload) {
+            drop(m, UdpCounter.BAD_LENGTH); // a length of 0 (a jumbogram's) lands here too: no jumbograms
+            return;
+        }
+        int sourcePort = udp.sourcePort();
+        int destinationPort = udp.destinationPort();
+        if (udp.checksum() == 0) {
+            drop(m, UdpCounter.NO_CHECKSUM_V6);
+            return;
+        }
+        if (length < ipPayload) {
+            m.adj(length - ipPayload);
+        }
+        long sum = InternetChecksum.ipv6PseudoHeader(Ipv6Scope.clear(source), Ipv6Scope.clear(destination),
+                IpProtocol.UDP, length) + InternetChecksum.sum(m, offset, length);
+        if (InternetChecksum.fold(sum) != 0xffff) {
+            drop(m, UdpCounter.BAD_CHECKSUM);
+            return;
+        }
+        UdpSocket socket = lookup(destination, Ipv6Address.UNSPECIFIED, destinationPort);
+        if (socket == null) {
+            if (destination.isMulticast()) {
+                drop(m, UdpCounter.NO_PORT_BROADCAST);
+                return;
+            }
+            counters.increment(UdpCounter.NO_PORT);
+            host.icmpv6().error(m, Icmpv6Message.DESTINATION_UNREACHABLE, Icmpv6Message.UNREACHABLE_PORT, 0, false);
+            m.free();
+            return;
+        }
+        NetworkInterface zone = Ipv6Scope.isScoped(source) ? host.ipv6().interfaceByIndex(Ipv6Scope.zone(source))
+                : null;
+        deliver(socket, m, offset, new UdpSocket.Datagram(Ipv6Scope.clear(source), sourcePort,
+                Ipv6Scope.clear(destination), destinationPort, zone, m));
+    }
+
+    private void deliver(UdpSocket socket, Mbuf m, int offset, UdpSocket.Datagram datagram) {
         m.adj(offset + UdpHeader.LENGTH);
         m.claim(socketOwner);
-        if (socket.deliver(new UdpSocket.Datagram(source, sourcePort, destination, destinationPort, m))) {
+        if (socket.deliver(datagram)) {
             counters.increment(UdpCounter.DELIVERED);
         } else {
             drop(m, UdpCounter.SOCKET_FULL);
         }
     }
 
-    /** {@code udp_output}: prepends the header to {@code payload} (consumed) and sends it. */
-    Ipv4.OutputResult output(Mbuf payload, Ipv4Address source, int sourcePort, Ipv4Address destination,
+    /**
+     * {@code udp_output} / {@code udp6_output}: prepends the header to {@code payload} (consumed) and sends it
+     * from {@code source} (null or the wildcard: chosen by the route) to {@code destination} (zone-embedded
+     * if it is a scoped IPv6 address).
+     */
+    UdpSocket.SendResult output(Mbuf payload, IpAddress source, int sourcePort, IpAddress destination,
             int destinationPort) {
         int length = payload.length() + UdpHeader.LENGTH;
-        if (length > 0xffff - Ipv4Header.MIN_LENGTH) {
+        if (length > 0xffff - (destination instanceof Ipv4Address ? Ipv4Header.MIN_LENGTH : 0)) {
             payload.free();
             counters.increment(UdpCounter.SEND_FAILED);
-            return Ipv4.OutputResult.TOO_BIG;
+            return UdpSocket.SendResult.TOO_BIG;
         }
+        UdpSocket.SendResult result = switch (destination) {
+            case Ipv4Address v4 -> output4(payload, source instanceof Ipv4Address s ? s : null, sourcePort, v4,
+                    destinationPort, length);
+            case Ipv6Address v6 -> output6(payload, source instanceof Ipv6Address s ? s : null, sourcePort, v6,
+                    destinationPort, length);
+        };
+        counters.increment(result == UdpSocket.SendResult.SENT ? UdpCounter.SENT : UdpCounter.SEND_FAILED);
+        return result;
+    }
+
+    private UdpSocket.SendResult output4(Mbuf payload, Ipv4Address source, int sourcePort, Ipv4Address destination,
+            int destinationPort, int length) {
         Ipv4Address from = source == null || source.isAny() ? host.sourceAddressFor(destination) : source;
         if (from == null) {
             payload.free();
-            counters.increment(UdpCounter.SEND_FAILED);
-            return Ipv4.OutputResult.NO_ROUTE;
+            return UdpSocket.SendResult.NO_ROUTE;
         }
         try {
             payload.prepend(UdpHeader.LENGTH);
@@ -189,13 +289,35 @@ public final class Udp {
             view.wrap(payload.ptrRw(0, UdpHeader.LENGTH)).setChecksum(checksum == 0 ? 0xffff : checksum);
         } catch (NoBufferSpaceException e) {
             payload.free();
-            counters.increment(UdpCounter.SEND_FAILED);
-            return Ipv4.OutputResult.NO_BUFFERS;
+            return UdpSocket.SendResult.NO_BUFFERS;
         }
-        Ipv4.OutputResult result = host.ipv4().output(payload, from, destination, IpProtocol.UDP, Ipv4.DEFAULT_TTL,
-                false);
-        counters.increment(result == Ipv4.OutputResult.SENT ? UdpCounter.SENT : UdpCounter.SEND_FAILED);
-        return result;
+        return switch (host.ipv4().output(payload, from, destination, IpProtocol.UDP, Ipv4.DEFAULT_TTL, false)) {
+            case SENT -> UdpSocket.SendResult.SENT;
+            case NO_ROUTE -> UdpSocket.SendResult.NO_ROUTE;
+            case TOO_BIG -> UdpSocket.SendResult.TOO_BIG;
+            case NO_BUFFERS -> UdpSocket.SendResult.NO_BUFFERS;
+        };
+    }
+
+    private UdpSocket.SendResult output6(Mbuf payload, Ipv6Address source, int sourcePort, Ipv6Address destination,
+            int destinationPort, int length) {
+        try {
+            payload.prepend(UdpHeader.LENGTH);
+            view.wrap(payload.ptrRw(0, UdpHeader.LENGTH)).setSourcePort(sourcePort)
+                    .setDestinationPort(destinationPort).setLength(length).setChecksum(0);
+        } catch (NoBufferSpaceException e) {
+            payload.free();
+            return UdpSocket.SendResult.NO_BUFFERS;
+        }
+        Ipv6Address from = source == null || source.isUnspecified() ? null : source;
+        return switch (host.ipv6().output(payload, from, destination, IpProtocol.UDP, host.ipv6().defaultHopLimit(),
+                UdpHeader.Field.CHECKSUM)) {
+            case SENT -> UdpSocket.SendResult.SENT;
+            case NO_ROUTE -> UdpSocket.SendResult.NO_ROUTE;
+            case NO_SOURCE -> UdpSocket.SendResult.NO_SOURCE;
+            case TOO_BIG -> UdpSocket.SendResult.TOO_BIG;
+            case NO_BUFFERS -> UdpSocket.SendResult.NO_BUFFERS;
+        };
     }
 
     private void drop(Mbuf m, UdpCounter reason) {

@@ -4,28 +4,54 @@ import java.util.ArrayDeque;
 import java.util.Objects;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.NoBufferSpaceException;
+import org.jmbuf.wire.IpAddress;
 import org.jmbuf.wire.Ipv4Address;
+import org.jmbuf.wire.Ipv6Address;
 
 /**
- * A UDP socket: bind, connect, send, receive. Received datagrams queue up to a limit
- * ({@link #DEFAULT_QUEUE_LIMIT}, {@code so_rcv}); beyond it they are dropped and counted
- * ({@code udps_fullsock}).
+ * A UDP socket of either family: bind, connect, send, receive with the source address and, for IPv6
+ * scoped addresses, its zone. Addresses may be given as text, zone included ({@code "fe80::1%eth0"},
+ * {@code "fe80::1%2"}, {@code "2001:db8::1"}, {@code "192.0.2.1"}).
  *
- * <p>Runs on the stack's thread: {@link #receive()} returns what has arrived, or null.
+ * <p>{@link #bind(int)} binds the port on the wildcard address of both families (a dual-stack socket);
+ * binding an address binds its family only. Received datagrams queue up to
+ * {@link #DEFAULT_QUEUE_LIMIT} ({@code so_rcv}); beyond it they are dropped and counted
+ * ({@code udps_fullsock}). Runs on the stack's thread: {@link #receive()} returns what has arrived, or
+ * null.
  */
 public final class UdpSocket implements AutoCloseable {
     /** Datagrams a socket queues before dropping. */
     public static final int DEFAULT_QUEUE_LIMIT = 256;
 
+    /** What became of a datagram handed to {@code send}. */
+    public enum SendResult {
+        /** Sent, or queued until the next hop's link-layer address is known. */
+        SENT,
+        /** No route to the destination, or a scoped destination without a zone ({@code EHOSTUNREACH}). */
+        NO_ROUTE,
+        /** No usable source address ({@code EADDRNOTAVAIL}). */
+        NO_SOURCE,
+        /** Too big for a datagram ({@code EMSGSIZE}). */
+        TOO_BIG,
+        /** The pool refused a buffer ({@code ENOBUFS}). */
+        NO_BUFFERS
+    }
+
     /**
-     * A received datagram. {@code payload} belongs to whoever took the datagram from the socket, who must
-     * free it (closing the datagram does).
+     * A received datagram. Addresses are plain (no zone inside); {@code zone} is the interface of a scoped
+     * IPv6 source (a link-local address), else null. {@code payload} belongs to whoever took the datagram
+     * from the socket, who must free it (closing the datagram does).
      */
-    public record Datagram(Ipv4Address source, int sourcePort, Ipv4Address destination, int destinationPort,
-            Mbuf payload) implements AutoCloseable {
+    public record Datagram(IpAddress source, int sourcePort, IpAddress destination, int destinationPort,
+            NetworkInterface zone, Mbuf payload) implements AutoCloseable {
         /** The payload bytes, copied out. */
         public byte[] bytes() {
             return payload.toByteArray();
+        }
+
+        /** The source as text, with its zone if it has one: {@code "fe80::1%eth0"}, {@code "192.0.2.1"}. */
+        public String sourceText() {
+            return zone == null ? source.toString() : source + "%" + zone.name();
         }
 
         @Override
@@ -34,11 +60,13 @@ public final class UdpSocket implements AutoCloseable {
         }
     }
 
+    private static final IpAddress[] DUAL_STACK = {Ipv4Address.ANY, Ipv6Address.UNSPECIFIED};
+
     private final Udp udp;
     private final ArrayDeque<Datagram> queue = new ArrayDeque<>();
-    private Ipv4Address localAddress;
+    private IpAddress[] boundAddresses;
     private int localPort;
-    private Ipv4Address remoteAddress;
+    private IpAddress remoteAddress;
     private int remotePort;
     private boolean closed;
     private long drops;
@@ -48,72 +76,97 @@ public final class UdpSocket implements AutoCloseable {
     }
 
     /**
-     * Binds to {@code port} (0 for an ephemeral one) on {@code address} ({@link Ipv4Address#ANY} for
-     * every address of the host).
+     * Binds to {@code port} (0 for an ephemeral one) on {@code address} (the family's wildcard for every
+     * address of the host). A scoped IPv6 address needs its zone: use {@link #bind(String, int)}.
      *
      * @throws IllegalStateException if the socket is closed or bound, or the address and port are taken
      */
-    public UdpSocket bind(Ipv4Address address, int port) {
+    public UdpSocket bind(IpAddress address, int port) {
+        return bindAll(new IpAddress[] {Objects.requireNonNull(address, "address")}, port);
+    }
+
+    /** Binds {@code port} on the wildcard address of both families. */
+    public UdpSocket bind(int port) {
+        return bindAll(DUAL_STACK, port);
+    }
+
+    /**
+     * Binds to an address given as text, zone included ({@code "fe80::1%eth0"}).
+     *
+     * @throws IllegalArgumentException if the text is not an address, or its zone is missing or unknown
+     */
+    public UdpSocket bind(String address, int port) {
+        return bind(resolve(address), port);
+    }
+
+    private UdpSocket bindAll(IpAddress[] addresses, int port) {
         open();
-        if (localPort != 0) {
-            throw new IllegalStateException("socket already bound to " + localAddress + ":" + localPort);
+        if (boundAddresses != null) {
+            throw new IllegalStateException("socket already bound to port " + localPort);
         }
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port " + port + " is not in 0..65535");
         }
-        udp.bind(this, Objects.requireNonNull(address, "address"), port);
+        localPort = udp.bind(this, addresses, port);
+        boundAddresses = addresses;
         return this;
     }
 
-    /** Binds to {@code port} on every address. */
-    public UdpSocket bind(int port) {
-        return bind(Ipv4Address.ANY, port);
-    }
-
     /** Sets the default destination for {@link #send(byte[])}; binds to an ephemeral port if unbound. */
-    public UdpSocket connect(Ipv4Address address, int port) {
+    public UdpSocket connect(IpAddress address, int port) {
         open();
-        if (localPort == 0) {
-            bind(Ipv4Address.ANY, 0);
+        if (boundAddresses == null) {
+            bind(0);
         }
         remoteAddress = Objects.requireNonNull(address, "address");
         remotePort = port;
         return this;
     }
 
-    void bound(Ipv4Address address, int port) {
-        this.localAddress = address;
-        this.localPort = port;
+    /** {@link #connect(IpAddress, int)} to an address given as text, zone included. */
+    public UdpSocket connect(String address, int port) {
+        return connect(resolve(address), port);
     }
 
     /** Sends {@code payload} to the connected peer. */
-    public Ipv4.OutputResult send(byte[] payload) {
+    public SendResult send(byte[] payload) {
         if (remoteAddress == null) {
             throw new IllegalStateException("not connected: use send(payload, address, port)");
         }
         return send(payload, remoteAddress, remotePort);
     }
 
+    /** Sends {@code payload} (copied) to {@code address} (text, zone included) and {@code port}. */
+    public SendResult send(byte[] payload, String address, int port) {
+        return send(payload, resolve(address), port);
+    }
+
     /** Sends {@code payload} (copied) to {@code address}:{@code port}; binds to an ephemeral port if unbound. */
-    public Ipv4.OutputResult send(byte[] payload, Ipv4Address address, int port) {
+    public SendResult send(byte[] payload, IpAddress address, int port) {
         open();
         Mbuf m;
         try {
             m = OutputBuffers.allocate(udp.host().pool(), payload.length);
             m.copyBack(0, payload);
         } catch (NoBufferSpaceException e) {
-            return Ipv4.OutputResult.NO_BUFFERS;
+            return SendResult.NO_BUFFERS;
         }
         return send(m, address, port);
     }
 
     /** Sends {@code payload} (consumed, not copied) to {@code address}:{@code port}. */
-    public Ipv4.OutputResult send(Mbuf payload, Ipv4Address address, int port) {
+    public SendResult send(Mbuf payload, IpAddress address, int port) {
         open();
-        if (localPort == 0) {
-            bind(Ipv4Address.ANY, 0);
+        if (boundAddresses == null) {
+            bind(0);
         }
-        return udp.output(payload, localAddress, localPort, address, port);
+        IpAddress source = null;
+        for (IpAddress a : boundAddresses) {
+            if (a.version() == address.version()) {
+                source = a;
+            }
+        }
+        return udp.output(payload, source, localPort, address, port);
     }
 
     /** The oldest received datagram, or null if none is waiting. The caller frees it. */
@@ -136,8 +189,12 @@ public final class UdpSocket implements AutoCloseable {
         return localPort;
     }
 
-    public Ipv4Address localAddress() {
-        return localAddress;
+    /** An address parsed from text, a scoped IPv6 address with its zone embedded the stack's way. */
+    private IpAddress resolve(String text) {
+        if (text.indexOf(':') >= 0) {
+            return Ipv6Scope.parse(udp.host(), text).embedded();
+        }
+        return Ipv4Address.parse(text);
     }
 
     boolean deliver(Datagram datagram) {
@@ -156,8 +213,8 @@ public final class UdpSocket implements AutoCloseable {
             return;
         }
         closed = true;
-        if (localPort != 0) {
-            udp.unbind(localAddress, localPort);
+        if (boundAddresses != null) {
+            udp.unbind(boundAddresses, localPort);
         }
         Datagram d;
         while ((d = queue.pollFirst()) != null) {

@@ -1253,7 +1253,7 @@ class Ipv4ReassemblyTest {
         byte[] payload = pattern(size, size);
         try (UdpSocket server = t.b.udp().open().bind(PORT);
                 UdpSocket client = t.a.udp().open().bind(SOURCE_PORT)) {
-            assertEquals(Ipv4.OutputResult.SENT, client.send(payload, B, PORT));
+            assertEquals(UdpSocket.SendResult.SENT, client.send(payload, B, PORT));
             assertTrue(t.sim.runUntil(() -> server.available() == 1, Duration.ofSeconds(5)), t.netstat());
             assertDelivered(server, payload, "MTU " + mtu);
         }

@@ -94,7 +94,7 @@ class PacketFilterTest {
         a.ipv4().addFilter(new RuleFilter().add(new RuleFilter.Rule(PacketFilter.Verdict.DROP,
                 PacketFilter.Direction.OUT, null, 0, TwoHostTest.B, 32, IpProtocol.UDP, -1)));
         try (UdpSocket server = b.udp().open().bind(7); UdpSocket client = a.udp().open()) {
-            assertEquals(Ipv4.OutputResult.SENT, client.send("x".getBytes(), TwoHostTest.B, 7));
+            assertEquals(UdpSocket.SendResult.SENT, client.send("x".getBytes(), TwoHostTest.B, 7));
             sim.run(Duration.ofSeconds(1));
             assertEquals(0, server.available());
             assertEquals(1, a.ipv4().counters().get(Ipv4.Ipv4Counter.FILTERED_OUT));

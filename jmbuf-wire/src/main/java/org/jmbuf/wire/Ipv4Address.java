@@ -8,7 +8,7 @@ import java.lang.foreign.MemorySegment;
  *
  * @param bits the address
  */
-public record Ipv4Address(int bits) implements Comparable<Ipv4Address> {
+public record Ipv4Address(int bits) implements IpAddress, Comparable<Ipv4Address> {
     /** 0.0.0.0 ({@code INADDR_ANY}). */
     public static final Ipv4Address ANY = new Ipv4Address(0);
     /** 255.255.255.255 ({@code INADDR_BROADCAST}). */
@@ -60,6 +60,16 @@ public record Ipv4Address(int bits) implements Comparable<Ipv4Address> {
 
     /** 0.0.0.0. */
     public boolean isAny() {
+        return bits == 0;
+    }
+
+    @Override
+    public int version() {
+        return 4;
+    }
+
+    @Override
+    public boolean isAnyAddress() {
         return bits == 0;
     }
 

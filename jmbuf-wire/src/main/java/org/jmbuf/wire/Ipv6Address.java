@@ -11,7 +11,7 @@ import java.lang.foreign.MemorySegment;
  * @param high bytes 0 to 7
  * @param low  bytes 8 to 15
  */
-public record Ipv6Address(long high, long low) {
+public record Ipv6Address(long high, long low) implements IpAddress {
     /** :: (the unspecified address). */
     public static final Ipv6Address UNSPECIFIED = new Ipv6Address(0, 0);
     /** ::1. */
@@ -118,6 +118,16 @@ public record Ipv6Address(long high, long low) {
     /** ::. */
     public boolean isUnspecified() {
         return high == 0 && low == 0;
+    }
+
+    @Override
+    public int version() {
+        return 6;
+    }
+
+    @Override
+    public boolean isAnyAddress() {
+        return isUnspecified();
     }
 
     /** ::1. */
