@@ -29,13 +29,32 @@ final class Tshark {
     }
 
     static Result read(Path file) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(TSHARK.toString(), "-n", "-r", file.toString())
-                .redirectErrorStream(true).start();
+        // Checksum validation on, so a bad checksum shows as "[... incorrect" / "ILLEGAL CHECKSUM" in the output.
+        return run(TSHARK.toString(), "-n", "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE", "-r",
+                file.toString());
+    }
+
+    /** One line per packet with the given fields ({@code tshark -T fields -e ...}), tab-separated. */
+    static Result fields(Path file, String... fields) throws IOException, InterruptedException {
+        java.util.List<String> command = new java.util.ArrayList<>(java.util.List.of(TSHARK.toString(), "-n", "-r",
+                file.toString(), "-T", "fields"));
+        for (String f : fields) {
+            command.add("-e");
+            command.add(f);
+        }
+        return run(command.toArray(String[]::new));
+    }
+
+    private static Result run(String... command) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         byte[] out = p.getInputStream().readAllBytes();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            throw new AssertionError("tshark did not finish reading " + file);
+            throw new AssertionError("tshark did not finish: " + String.join(" ", command));
         }
-        return new Result(p.exitValue(), new String(out, StandardCharsets.UTF_8));
+        String text = new String(out, StandardCharsets.UTF_8).lines()
+                .filter(l -> !l.startsWith("Running as user")) // tshark's warning when CI runs it as root
+                .map(l -> l + "\n").reduce("", String::concat);
+        return new Result(p.exitValue(), text);
     }
 }

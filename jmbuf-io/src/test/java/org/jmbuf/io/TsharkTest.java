@@ -53,6 +53,8 @@ class TsharkTest {
                         Tshark.Result r = Tshark.read(file);
                         assertEquals(0, r.exitStatus(), file + ":\n" + r.output());
                         assertFalse(r.output().contains("Malformed"), file + ":\n" + r.output());
+                        assertFalse(r.output().contains("CHECKSUM") || r.output().contains("incorrect"),
+                                "bad checksum in " + file + ":\n" + r.output());
                         assertFalse(r.output().contains("[Packet size limited"), file + ":\n" + r.output());
                         assertEquals(2, r.output().lines().filter(l -> l.contains("UDP") || l.contains("4000")).count(),
                                 file + ":\n" + r.output());
@@ -83,6 +85,8 @@ class TsharkTest {
         Tshark.Result r = Tshark.read(file);
         assertEquals(0, r.exitStatus(), r.output());
         assertEquals(3, r.output().lines().count(), r.output());
-        assertTrue(r.output().contains("[Packet size limited"), "the cut packet is reported as cut:\n" + r.output());
+        Tshark.Result lengths = Tshark.fields(file, "frame.cap_len", "frame.len", "frame.interface_name");
+        assertEquals(List.of("47\t47\teth0", "1468\t1468\tany", "60\t528\ttun0"), lengths.output().lines().toList(),
+                "captured and original lengths, and interfaces, as written:\n" + lengths.output());
     }
 }
