@@ -126,6 +126,39 @@ class RouterTest {
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("deliveries")
+    void timestampsWithAddressesAreRecordedAndEchoedAndOverflowIsCounted(String name,
+            SimulatedLink.Delivery delivery) {
+        topology(delivery);
+        java.time.InstantSource noon = java.time.InstantSource.fixed(java.time.Instant.parse("2026-11-21T12:00:00Z"));
+        for (Host h : List.of(a, r, b)) {
+            h.ipv4().setWallClock(noon);
+        }
+        List<byte[]> packets = new ArrayList<>();
+        a.icmp().setRawListener((m, offset) -> packets.add(m.toByteArray()));
+        // Internet Timestamp, flag 1 (address and timestamp), room for 4 pairs: 4 + 8 * 4 = 36 bytes.
+        byte[] option = new byte[36];
+        option[0] = 68;
+        option[1] = 36;
+        option[2] = 5;
+        option[3] = 1;
+        a.icmp().sendEcho(B, 1, 1, new byte[16], Ipv4.DEFAULT_TTL, option);
+        assertTrue(sim.runUntil(() -> !packets.isEmpty(), Duration.ofSeconds(5)), r.netstat() + b.netstat());
+        java.nio.ByteBuffer reply = java.nio.ByteBuffer.wrap(packets.getLast());
+        assertEquals(56, (reply.get(0) & 0xf) * 4);
+        assertEquals(68, reply.get(20));
+        assertEquals(37, reply.get(22) & 0xff, "pointer past the four filled pairs");
+        assertEquals(1, (reply.get(23) & 0xff) >>> 4, "R's entry on the way back overflowed");
+        List<Ipv4Address> addresses = new ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            addresses.add(new Ipv4Address(reply.getInt(24 + 8 * i)));
+            assertEquals(12 * 3600 * 1000, reply.getInt(28 + 8 * i), "milliseconds since midnight UT");
+        }
+        assertEquals(List.of(A, R2, B, B), addresses);
+        assertReadOnlyUnchanged(delivery);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("deliveries")
     void ttlRunningOutAtTheRouterGivesTimeExceeded(String name, SimulatedLink.Delivery delivery) {
         topology(delivery);
         List<byte[]> messages = listen(a);
