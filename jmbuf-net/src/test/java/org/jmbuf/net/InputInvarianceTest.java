@@ -31,6 +31,8 @@ class InputInvarianceTest {
     static final Ipv4Address B = Ipv4Address.parse("192.0.2.2");
     static final MacAddress MAC_A = MacAddress.parse("02:00:00:00:00:01");
     static final MacAddress MAC_B = MacAddress.parse("02:00:00:00:00:02");
+    static final org.jmbuf.wire.Ipv6Address A6 = org.jmbuf.wire.Ipv6Address.parse("2001:db8::1");
+    static final org.jmbuf.wire.Ipv6Address B6 = org.jmbuf.wire.Ipv6Address.parse("2001:db8::2");
 
     /** Everything observable about one delivery. */
     record Outcome(List<String> sent, List<String> delivered, String counters) { }
@@ -43,12 +45,19 @@ class InputInvarianceTest {
         List<String> delivered = new ArrayList<>();
         try (sim) {
             Host b = sim.host("b");
+            boolean[] recording = {false};
             EthernetInterface eth = b.attach(new EthernetInterface("eth0", MAC_B, 1500, m -> {
                 try (m) {
-                    sent.add(HexFormat.of().formatHex(m.toByteArray()));
+                    if (recording[0]) {
+                        sent.add(HexFormat.of().formatHex(m.toByteArray()));
+                    }
                 }
             }));
             b.addIpv4(eth, B, 24);
+            b.ipv6().enable(eth);
+            b.ipv6().addAddress(eth, B6, 64);
+            sim.run(Duration.ofSeconds(3)); // duplicate address detection completes: the addresses are usable
+            recording[0] = true;
             try (UdpSocket echo = b.udp().open().bind(7)) {
                 Mbuf m = make.apply(pool);
                 m.setReceivingInterface(eth.index());
@@ -76,8 +85,15 @@ class InputInvarianceTest {
             });
             Host a = sim.host("a");
             Host b = sim.host("b");
-            a.addIpv4(a.attach(link.attach("eth0", MAC_A)), A, 24);
-            b.addIpv4(b.attach(link.attach("eth0", MAC_B)), B, 24);
+            NetworkInterface ethA = a.attach(link.attach("eth0", MAC_A));
+            NetworkInterface ethB = b.attach(link.attach("eth0", MAC_B));
+            a.addIpv4(ethA, A, 24);
+            b.addIpv4(ethB, B, 24);
+            a.ipv6().enable(ethA);
+            b.ipv6().enable(ethB);
+            a.ipv6().addAddress(ethA, A6, 64);
+            b.ipv6().addAddress(ethB, B6, 64);
+            sim.run(Duration.ofSeconds(3));
             try (UdpSocket server = b.udp().open().bind(7); UdpSocket client = a.udp().open()) {
                 a.icmp().sendEcho(B, 1, 1, "ping".getBytes());
                 byte[] big = new byte[3000];
@@ -85,6 +101,11 @@ class InputInvarianceTest {
                 a.icmp().sendEcho(B, 1, 2, big);
                 client.send("to the echo port".getBytes(), B, 7);
                 client.send("to nobody".getBytes(), B, 9);
+                a.icmpv6().sendEcho(B6, 1, 3, "ping6".getBytes());
+                a.icmpv6().sendEcho(B6, 1, 4, big);
+                a.icmpv6().sendEcho(b.nd().linkLocal(ethB), 1, 5, "link-local".getBytes());
+                client.send("six to the echo port".getBytes(), B6, 7);
+                client.send("six to nobody".getBytes(), B6, 9);
                 sim.run(Duration.ofSeconds(1));
                 for (UdpSocket.Datagram d = server.receive(); d != null; d = server.receive()) {
                     d.close();
@@ -129,8 +150,11 @@ class InputInvarianceTest {
     @Test
     void everyFrameHasTheSameOutcomeHoweverItIsStored() {
         List<byte[]> corpus = new ArrayList<>(recordedCorpus());
-        byte[] udpFrame = corpus.stream().filter(f -> f.length > 42 && f[23] == 17).findFirst().orElseThrow();
+        byte[] udpFrame = corpus.stream().filter(f -> f.length > 42 && f[12] == 8 && f[13] == 0 && f[23] == 17)
+                .findFirst().orElseThrow();
         corpus.addAll(malformedCorpus(udpFrame));
+        assertTrue(corpus.stream().filter(f -> f[12] == (byte) 0x86 && f[13] == (byte) 0xdd).count() >= 10,
+                "the corpus has IPv6 traffic");
         assertTrue(corpus.size() > 15, "corpus of " + corpus.size());
         SplittableRandom random = new SplittableRandom(42);
         int deliveries = 0;
