@@ -21,7 +21,7 @@ import java.lang.foreign.MemorySegment;
  * sense (what to do with it is the caller's choice): check {@link #isWellFormed()} before the typed
  * accessors, which throw {@link IllegalStateException} for an option of another kind or length.
  */
-public final class TcpOptionCursor {
+public final class TcpOptionCursor extends TypeLengthCursor {
     /** End of Option List. */
     public static final int END = 0;
     /** No-Operation. */
@@ -39,73 +39,20 @@ public final class TcpOptionCursor {
     /** The largest shift a window scale may ask for (RFC 7323 §2.3). */
     public static final int MAX_WINDOW_SCALE = 14;
 
-    private MemorySegment options = MemorySegment.NULL;
-    private int position;
-    private int offset;
-    private int length;
+    /** A cursor to be started with {@link #reset(MemorySegment)}. */
+    public TcpOptionCursor() {
+        super("TCP");
+    }
 
     /** Starts a walk over an options area (as {@link TcpHeader#options()} returns). */
     public TcpOptionCursor reset(MemorySegment options) {
-        this.options = options;
-        this.position = 0;
-        this.offset = -1;
-        this.length = 0;
+        start(options);
         return this;
-    }
-
-    /**
-     * Moves to the next option other than No-Operation.
-     *
-     * @return false at End of Option List or the end of the area
-     * @throws MalformedPacketException if an option's length byte is missing (offset of its kind byte), or
-     *                                  is below 2 or runs past the end (offset of its length byte)
-     */
-    public boolean next() {
-        int size = (int) options.byteSize();
-        while (position < size) {
-            int kind = Bytes.u8(options, position);
-            if (kind == END) {
-                position = size;
-                return false;
-            }
-            if (kind == NOP) {
-                position++;
-                continue;
-            }
-            if (position + 1 >= size) {
-                throw new MalformedPacketException("TCP option " + kind + " has no length byte", position);
-            }
-            int optionLength = Bytes.u8(options, position + 1);
-            if (optionLength < 2 || position + optionLength > size) {
-                throw new MalformedPacketException("TCP option " + kind + " length " + optionLength
-                        + " does not fit in " + (size - position) + " bytes", position + 1);
-            }
-            offset = position;
-            length = optionLength;
-            position += optionLength;
-            return true;
-        }
-        return false;
     }
 
     /** The current option's kind. */
     public int kind() {
         return Bytes.u8(options, offset);
-    }
-
-    /** The current option's offset within the options area. */
-    public int offset() {
-        return offset;
-    }
-
-    /** The current option's length, kind and length bytes included. */
-    public int length() {
-        return length;
-    }
-
-    /** The current option, kind and length bytes included; a view of the same bytes. */
-    public MemorySegment option() {
-        return options.asSlice(offset, length);
     }
 
     /** The current option after its kind and length bytes; a view of the same bytes. */
