@@ -9,6 +9,7 @@ import java.util.Objects;
 import java.util.SplittableRandom;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.NoBufferSpaceException;
+import org.jmbuf.buf.PacketFlags;
 import org.jmbuf.wire.Bytes;
 import org.jmbuf.wire.EtherType;
 import org.jmbuf.wire.Icmpv6Message;
@@ -42,6 +43,12 @@ import org.jmbuf.wire.MalformedPacketException;
  * {@link NeighborDiscovery}), selects the source address, prepends the header, fills a delayed upper-layer
  * checksum ({@code in6_delayed_cksum}), fragments what does not fit the path MTU (RFC 8200 §4.5) and hands
  * the packets to Neighbor Discovery. Zones are cleared from the header before a packet leaves the host.
+ *
+ * <p>In router mode ({@link #setForwarding}, {@code net.inet6.ip6.forwarding}) a unicast packet for
+ * another node is forwarded ({@code ip6_forward}): its hop limit is the only byte written, through
+ * {@link Mbuf#ptrRw}, so a packet on shared or read-only storage has its header copied and the storage
+ * keeps its bytes. A router never fragments (RFC 8200 §5) and never forwards link-local traffic to
+ * another link (RFC 4291 §2.5.6).
  */
 public final class Ipv6 {
     /** The default hop limit of packets this host originates ({@code ip6_defhlim}). */
@@ -65,7 +72,7 @@ public final class Ipv6 {
         BAD_SOURCE("packets from a multicast or IPv4-mapped source"),
         BAD_SCOPE("packets with a zone on the wire or a loopback address from outside"),
         DISABLED("packets on an interface without IPv6"),
-        NOT_FOR_US("packets not for this host (not forwarding)"),
+        NOT_FOR_US("packets not for this host (not forwarding, or received as link-layer multicast)"),
         TO_TENTATIVE("packets to a tentative or duplicated address"),
         HOP_BY_HOP_NOT_FIRST("packets with a Hop-by-Hop header not right after the fixed header"),
         BAD_OPTIONS("packets with malformed options"),
@@ -77,6 +84,13 @@ public final class Ipv6 {
         NO_NEXT_HEADER("packets ending in No Next Header"),
         NO_PROTOCOL("packets for an unknown next header"),
         DELIVERED("packets delivered to an upper protocol"),
+        FORWARDED("packets forwarded"),
+        LINK_LOCAL_NOT_FORWARDED("packets to a link-local address not ours (never forwarded, RFC 4291 §2.5.6)"),
+        UNSPECIFIED_NOT_FORWARDED("packets from the unspecified address not forwarded (RFC 4291 §2.5.2)"),
+        HOP_LIMIT_EXCEEDED("packets not forwarded because their hop limit ran out"),
+        CANT_FORWARD("packets not forwarded for lack of a route"),
+        BEYOND_SCOPE("packets not forwarded because the destination is beyond the scope of the source"),
+        FORWARD_TOO_BIG("packets not forwarded because they do not fit the next link (packet too big)"),
         FRAGMENTS_RECEIVED("fragments received"),
         ATOMIC_FRAGMENTS("atomic fragments processed as whole packets (RFC 6946)"),
         REASSEMBLED("packets reassembled"),
@@ -177,6 +191,7 @@ public final class Ipv6 {
     private final SplittableRandom random;
     private int defaultHopLimit = DEFAULT_HOP_LIMIT;
     private int nextIdentification;
+    private boolean forwarding;
 
     Ipv6(Host host) {
         this.host = host;
@@ -222,6 +237,20 @@ public final class Ipv6 {
 
     void setDefaultHopLimit(int hopLimit) {
         this.defaultHopLimit = hopLimit;
+    }
+
+    /**
+     * Whether this host forwards IPv6 packets between its interfaces ({@code net.inet6.ip6.forwarding});
+     * off by default. A router ignores Router Advertisements for its own configuration and sends no Router
+     * Solicitations (RFC 4861 §6.2.7, §6.3.7), and sets the Router flag in its Neighbor Advertisements.
+     */
+    public boolean isForwarding() {
+        return forwarding;
+    }
+
+    /** Turns router mode on or off. */
+    public void setForwarding(boolean forwarding) {
+        this.forwarding = forwarding;
     }
 
     /**
@@ -343,13 +372,19 @@ public final class Ipv6 {
         return null;
     }
 
-    /** Whether {@code ifp} listens to multicast group {@code group} (zone embedded). */
+    /**
+     * Whether {@code ifp} listens to multicast group {@code group} (zone embedded): all nodes, the
+     * solicited-node groups of its addresses, and on a router all routers (RFC 4291 §2.7.1).
+     */
     boolean isMember(NetworkInterface ifp, Ipv6Address group) {
         Ipv6Address g = Ipv6Scope.clear(group);
         if (Ipv6Scope.isScoped(group) && Ipv6Scope.zone(group) != ifp.index()) {
             return false;
         }
         if (g.equals(Ipv6Address.ALL_NODES) || g.equals(new Ipv6Address(0xff01L << 48, 1))) {
+            return true;
+        }
+        if (forwarding && (g.equals(Ipv6Address.ALL_ROUTERS) || g.equals(new Ipv6Address(0xff01L << 48, 2)))) {
             return true;
         }
         for (NetworkInterface.Ipv6Assignment a : ifp.ipv6Addresses()) {
@@ -427,7 +462,12 @@ public final class Ipv6 {
         } else if (!destination.isLoopback()) {
             NetworkInterface.Ipv6Assignment a = assignment(destination);
             if (a == null) {
-                drop(m, Ipv6Counter.NOT_FOR_US);
+                if (!forwarding || fromLoopback
+                        || (m.packetFlags() & (PacketFlags.LINK_BROADCAST | PacketFlags.LINK_MULTICAST)) != 0) {
+                    drop(m, Ipv6Counter.NOT_FOR_US);
+                    return;
+                }
+                forwardInput(in);
                 return;
             }
             if (a.state() != NetworkInterface.Ipv6State.PREFERRED) {
@@ -441,6 +481,94 @@ public final class Ipv6 {
         while (next != DONE) {
             next = dispatch(in, next);
         }
+    }
+
+    /**
+     * A packet for another node in router mode: a Hop-by-Hop Options header, which every node on the path
+     * examines (RFC 8200 §4.3), is processed first as {@code ip6_input} does ({@code ip6_hopopts_input}),
+     * and may drop the packet; then {@link #forward}.
+     */
+    private void forwardInput(Input in) {
+        if (Byte.toUnsignedInt(in.m.byteAt(Ipv6Header.Field.NEXT_HEADER)) == IpProtocol.HOP_BY_HOP) {
+            in.offset = Ipv6Header.MIN_LENGTH;
+            in.previousNextHeader = Ipv6Header.Field.NEXT_HEADER;
+            in.headers = 1;
+            if (optionsInput(in) == DONE) {
+                return;
+            }
+        }
+        forward(in.ifp, in.m);
+    }
+
+    /**
+     * {@code ip6_forward}: sends {@code m}, a unicast packet received on {@code ifp} for another node, on
+     * towards its destination; consumes {@code m}. In the order KAME checks them:
+     * <ul>
+     * <li>a link-local destination not ours is dropped, never forwarded (RFC 4291 §2.5.6), and so is a
+     *     packet from the unspecified address (RFC 4291 §2.5.2; a multicast source was refused on input);</li>
+     * <li>a hop limit of 1 or less gives Time Exceeded, code 0 (RFC 4443 §3.3);</li>
+     * <li>no route gives Destination Unreachable, code 0 (RFC 4443 §3.1);</li>
+     * <li>a link-local source whose route leaves by another interface gives Destination Unreachable, code 2
+     *     (beyond scope of source address);</li>
+     * <li>a packet larger than the next link's MTU gives Packet Too Big with that MTU (RFC 4443 §3.2): a
+     *     router never fragments (RFC 8200 §5), the source learns the path MTU (RFC 8201).</li>
+     * </ul>
+     * Every check reads the header through {@link Mbuf#ptr}; only a packet that leaves is written, its hop
+     * limit decremented through {@link Mbuf#ptrRw}, so the errors quote the packet as it arrived.
+     */
+    private void forward(NetworkInterface ifp, Mbuf m) {
+        Ipv6Header ip;
+        try {
+            ip = header.wrap(m.ptr(0, Ipv6Header.MIN_LENGTH));
+        } catch (NoBufferSpaceException e) {
+            drop(m, Ipv6Counter.NO_BUFFERS);
+            return;
+        }
+        Ipv6Address source = ip.source();
+        Ipv6Address destination = ip.destination();
+        int hopLimit = ip.hopLimit();
+        if (Ipv6Scope.isScoped(destination)) {
+            drop(m, Ipv6Counter.LINK_LOCAL_NOT_FORWARDED);
+            return;
+        }
+        if (source.isUnspecified()) {
+            drop(m, Ipv6Counter.UNSPECIFIED_NOT_FORWARDED);
+            return;
+        }
+        if (hopLimit <= 1) {
+            counters.increment(Ipv6Counter.HOP_LIMIT_EXCEEDED);
+            icmpv6.error(m, Icmpv6Message.TIME_EXCEEDED, Icmpv6Message.TIME_EXCEEDED_HOP_LIMIT, 0, false);
+            m.free();
+            return;
+        }
+        Path path = route(destination);
+        if (path == null || path.ifp instanceof LoopbackInterface) {
+            counters.increment(Ipv6Counter.CANT_FORWARD);
+            icmpv6.error(m, Icmpv6Message.DESTINATION_UNREACHABLE, Icmpv6Message.UNREACHABLE_NO_ROUTE, 0, false);
+            m.free();
+            return;
+        }
+        if (Ipv6Scope.isScoped(source) && path.ifp != ifp) {
+            counters.increment(Ipv6Counter.BEYOND_SCOPE);
+            icmpv6.error(m, Icmpv6Message.DESTINATION_UNREACHABLE, Icmpv6Message.UNREACHABLE_BEYOND_SCOPE, 0, false);
+            m.free();
+            return;
+        }
+        int mtu = linkMtu(path.ifp);
+        if (m.length() > mtu) {
+            counters.increment(Ipv6Counter.FORWARD_TOO_BIG);
+            icmpv6.error(m, Icmpv6Message.PACKET_TOO_BIG, 0, mtu, false);
+            m.free();
+            return;
+        }
+        try {
+            header.wrap(m.ptrRw(0, Ipv6Header.MIN_LENGTH)).setHopLimit(hopLimit - 1);
+        } catch (NoBufferSpaceException e) {
+            drop(m, Ipv6Counter.NO_BUFFERS);
+            return;
+        }
+        counters.increment(Ipv6Counter.FORWARDED);
+        transmit(path.ifp, path.nextHop, m);
     }
 
     /** One step of the KAME loop: the input routine of header {@code next} at {@code in.offset}. */
@@ -828,9 +956,14 @@ public final class Ipv6 {
         return global != null ? global : linkLocal;
     }
 
+    /** The link MTU of {@code ifp} ({@code IN6_LINKMTU}): the interface's, lowered by a Router Advertisement. */
+    int linkMtu(NetworkInterface ifp) {
+        return Math.min(ifp.mtu(), nd.linkMtu(ifp));
+    }
+
     /** The MTU for packets to {@code destination} through {@code ifp}: link, RA and Packet Too Big. */
     int pathMtu(NetworkInterface ifp, Ipv6Address destination) {
-        int mtu = Math.min(ifp.mtu(), nd.linkMtu(ifp));
+        int mtu = linkMtu(ifp);
         Integer learnt = pathMtu.get(destination);
         return Math.max(MINIMUM_MTU, learnt != null ? Math.min(mtu, learnt) : mtu);
     }

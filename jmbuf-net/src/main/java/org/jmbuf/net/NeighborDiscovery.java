@@ -37,6 +37,12 @@ import org.jmbuf.wire.NdOptionCursor;
  * <li>A host solicits routers when IPv6 is enabled (§6.3.7) and processes Router Advertisements (§6.3.4):
  *     default routers, hop limit, MTU, on-link prefixes (L flag), and autoconfigured addresses from
  *     prefixes with the A flag (EUI-64 interface identifier, RFC 4862 §5.5.3), each with its lifetime.</li>
+ * <li>A router ({@link Ipv6#setForwarding}) ignores Router Advertisements and sends no solicitations;
+ *     on an interface told to {@link #advertise} prefixes it sends Router Advertisements itself (§6.2,
+ *     {@code rtadvd}): unsolicited ones, the first {@link #MAX_INITIAL_RTR_ADVERTISEMENTS} at most
+ *     {@link #MAX_INITIAL_RTR_ADVERT_INTERVAL} apart, then every {@link #MIN_RTR_ADV_INTERVAL} to
+ *     {@link #MAX_RTR_ADV_INTERVAL}; and one in answer to a solicitation, after a random delay below
+ *     {@link #MAX_RA_DELAY_TIME} and never sooner than {@link #MIN_DELAY_BETWEEN_RAS} after the last.</li>
  * </ul>
  *
  * <p>Every message is validated as §6.1 and §7.1 ask (hop limit 255, code 0, lengths, well-formed
@@ -61,19 +67,39 @@ public final class NeighborDiscovery {
     public static final int MAX_RTR_SOLICITATIONS = 3;
     /** Time between router solicitations ({@code RTR_SOLICITATION_INTERVAL}). */
     public static final Duration RTR_SOLICITATION_INTERVAL = Duration.ofSeconds(4);
+    /** Unsolicited advertisements sent quickly when an interface starts advertising ({@code MAX_INITIAL_RTR_ADVERTISEMENTS}). */
+    public static final int MAX_INITIAL_RTR_ADVERTISEMENTS = 3;
+    /** The longest interval between those first advertisements ({@code MAX_INITIAL_RTR_ADVERT_INTERVAL}). */
+    public static final Duration MAX_INITIAL_RTR_ADVERT_INTERVAL = Duration.ofSeconds(16);
+    /** The longest interval between unsolicited advertisements ({@code MaxRtrAdvInterval}, default). */
+    public static final Duration MAX_RTR_ADV_INTERVAL = Duration.ofSeconds(600);
+    /** The shortest interval between unsolicited advertisements ({@code MinRtrAdvInterval}, 0.33 of the longest). */
+    public static final Duration MIN_RTR_ADV_INTERVAL = Duration.ofSeconds(198);
+    /** The router lifetime advertised ({@code AdvDefaultLifetime}, three times {@code MaxRtrAdvInterval}). */
+    public static final int ADV_DEFAULT_LIFETIME = 1800;
+    /** The valid lifetime of advertised prefixes ({@code AdvValidLifetime}: 30 days). */
+    public static final long ADV_VALID_LIFETIME = 2_592_000;
+    /** The preferred lifetime of advertised prefixes ({@code AdvPreferredLifetime}: 7 days). */
+    public static final long ADV_PREFERRED_LIFETIME = 604_800;
+    /** Upper bound of the random delay before answering a solicitation ({@code MAX_RA_DELAY_TIME}). */
+    public static final Duration MAX_RA_DELAY_TIME = Duration.ofMillis(500);
+    /** The shortest interval between two multicast advertisements ({@code MIN_DELAY_BETWEEN_RAS}). */
+    public static final Duration MIN_DELAY_BETWEEN_RAS = Duration.ofSeconds(3);
 
     /** Neighbor Discovery events and drops ({@code icmp6stat} ND counters, {@code nd6} statistics). */
     public enum NdCounter implements Counter {
         NS_RECEIVED("neighbor solicitations received"),
         NA_RECEIVED("neighbor advertisements received"),
-        RS_RECEIVED("router solicitations received (ignored: not a router)"),
+        RS_RECEIVED("router solicitations received (answered only on an advertising interface)"),
         RA_RECEIVED("router advertisements received"),
+        RA_IGNORED("router advertisements ignored because this host is a router"),
         REDIRECT_IGNORED("redirects ignored"),
         INVALID("messages failing validation (hop limit, code, length, options, addresses)"),
         NS_NOT_FOR_US("solicitations for a target not ours"),
         NS_SENT("neighbor solicitations sent"),
         NA_SENT("neighbor advertisements sent"),
         RS_SENT("router solicitations sent"),
+        RA_SENT("router advertisements sent"),
         DAD_NS_SENT("duplicate address detection solicitations sent"),
         DUPLICATES_DETECTED("addresses found duplicated by duplicate address detection"),
         DUPLICATE_IN_USE("advertisements from another node for one of our addresses in use"),
@@ -130,11 +156,19 @@ public final class NeighborDiscovery {
         }
     }
 
+    /** A prefix a router advertises on an interface (an {@code AdvPrefixList} entry, RFC 4861 §6.2.1). */
+    public record AdvertisedPrefix(Ipv6Address prefix, int prefixLength) { }
+
     private static final class InterfaceInfo {
         int linkMtu = Integer.MAX_VALUE;
         int solicitations;
         boolean heardRouter;
         Timers.Timer routerSolicitation;
+        final List<AdvertisedPrefix> advertised = new ArrayList<>();
+        Timers.Timer advertisement;
+        long advertisementDue;
+        long lastAdvertisement = Long.MIN_VALUE;
+        int initialAdvertisements;
     }
 
     private static final class Expiring<T> {
@@ -268,7 +302,8 @@ public final class NeighborDiscovery {
     }
 
     private void solicitRouters(NetworkInterface ifp, InterfaceInfo info) {
-        if (info.heardRouter || info.solicitations >= MAX_RTR_SOLICITATIONS || !isEnabled(ifp)) {
+        if (info.heardRouter || info.solicitations >= MAX_RTR_SOLICITATIONS || !isEnabled(ifp)
+                || ipv6.isForwarding()) {
             return;
         }
         info.solicitations++;
@@ -473,7 +508,10 @@ public final class NeighborDiscovery {
             case Icmpv6Message.ROUTER_ADVERTISEMENT -> counters.increment(NdCounter.RA_RECEIVED);
             case Icmpv6Message.ROUTER_SOLICITATION -> {
                 counters.increment(NdCounter.RS_RECEIVED);
-                return;
+                InterfaceInfo info = interfaces.get(ifp.index());
+                if (info == null || info.advertised.isEmpty() || !ipv6.isForwarding()) {
+                    return; // a host, or an interface that does not advertise, ignores solicitations
+                }
             }
             default -> {
                 counters.increment(NdCounter.REDIRECT_IGNORED);
@@ -502,6 +540,7 @@ public final class NeighborDiscovery {
         switch (type) {
             case Icmpv6Message.NEIGHBOR_SOLICITATION -> solicitationInput(ifp, message, source, destination);
             case Icmpv6Message.NEIGHBOR_ADVERTISEMENT -> advertisementInput(ifp, message, destination);
+            case Icmpv6Message.ROUTER_SOLICITATION -> routerSolicitationInput(ifp, message, source);
             default -> routerAdvertisementInput(ifp, message, source);
         }
     }
@@ -546,9 +585,10 @@ public final class NeighborDiscovery {
         if (!dadProbe && sourceMac != null) {
             learn(ifp, source, sourceMac, false);
         }
+        int routerFlag = ipv6.isForwarding() ? Icmpv6Message.NA_ROUTER : 0; // §7.2.4
         sendAdvertisement(ifp, target,
                 dadProbe ? Ipv6Scope.embed(Ipv6Address.ALL_NODES, ifp.index()) : source,
-                dadProbe ? Icmpv6Message.NA_OVERRIDE : Icmpv6Message.NA_SOLICITED | Icmpv6Message.NA_OVERRIDE);
+                routerFlag | (dadProbe ? Icmpv6Message.NA_OVERRIDE : Icmpv6Message.NA_SOLICITED | Icmpv6Message.NA_OVERRIDE));
     }
 
     private static boolean isSolicitedNode(Ipv6Address a) {
@@ -613,10 +653,40 @@ public final class NeighborDiscovery {
         }
     }
 
+    /**
+     * {@code nd6_rs_input} on an advertising router (RFC 4861 §6.1.1, §6.2.6): a solicitation from the
+     * unspecified address must carry no source link-layer option; one from an address teaches us the
+     * sender's link-layer address. The answer is a multicast advertisement, after a random delay below
+     * {@link #MAX_RA_DELAY_TIME}, and not sooner than {@link #MIN_DELAY_BETWEEN_RAS} after the last.
+     */
+    private void routerSolicitationInput(NetworkInterface ifp, Icmpv6Message rs, Ipv6Address source) {
+        MacAddress sourceMac = linkLayerOption(rs, NdOptionCursor.SOURCE_LINK_ADDRESS);
+        if (source.isUnspecified() && sourceMac != null) {
+            counters.increment(NdCounter.INVALID);
+            return;
+        }
+        if (sourceMac != null) {
+            learn(ifp, source, sourceMac, false);
+        }
+        InterfaceInfo info = interfaces.get(ifp.index());
+        long now = host.timers().clock().nanoTime();
+        long due = now + ipv6.random().nextLong(MAX_RA_DELAY_TIME.toNanos());
+        if (info.lastAdvertisement != Long.MIN_VALUE) {
+            due = Math.max(due, info.lastAdvertisement + MIN_DELAY_BETWEEN_RAS.toNanos());
+        }
+        if (info.advertisement == null || due < info.advertisementDue) {
+            scheduleAdvertisement(ifp, info, due - now);
+        }
+    }
+
     /** {@code nd6_ra_input} (RFC 4861 §6.1.2, §6.3.4; RFC 4862 §5.5.3). */
     private void routerAdvertisementInput(NetworkInterface ifp, Icmpv6Message ra, Ipv6Address source) {
         if (!source.isLinkLocal()) {
             counters.increment(NdCounter.INVALID);
+            return;
+        }
+        if (ipv6.isForwarding()) {
+            counters.increment(NdCounter.RA_IGNORED); // a router does not configure itself from RAs (§6.2.7)
             return;
         }
         InterfaceInfo info = interfaces.get(ifp.index());
@@ -729,6 +799,112 @@ public final class NeighborDiscovery {
                 });
     }
 
+    // ------------------------------------------------------------------ router advertisements
+
+    /**
+     * Makes this router advertise {@code prefix}/{@code prefixLength} on {@code ifp} (rtadvd's {@code
+     * addr}/{@code prefixlen}; RFC 4861 §6.2): Router Advertisements from {@code ifp}'s link-local address
+     * with a router lifetime of {@link #ADV_DEFAULT_LIFETIME} seconds, the interface's MTU in an MTU
+     * option, and a Prefix Information option for every advertised prefix with the on-link (L) and
+     * autonomous (A) flags, so hosts on the link route through us and configure addresses (RFC 4862). The
+     * first advertisement leaves within {@link #MAX_RA_DELAY_TIME}, once the link-local address is usable.
+     *
+     * @throws IllegalStateException    if this host does not forward ({@link Ipv6#setForwarding})
+     * @throws IllegalArgumentException if the prefix is link-local or multicast, its length not in 1..128,
+     *                                  or {@code ifp} is not ours or cannot run IPv6
+     */
+    public void advertise(NetworkInterface ifp, Ipv6Address prefix, int prefixLength) {
+        if (!ipv6.isForwarding()) {
+            throw new IllegalStateException(host.name() + " does not forward: only routers advertise");
+        }
+        if (prefix.isLinkLocal() || prefix.isMulticast() || prefixLength < 1 || prefixLength > 128) {
+            throw new IllegalArgumentException("cannot advertise " + prefix + "/" + prefixLength);
+        }
+        enable(ifp);
+        InterfaceInfo info = interfaces.get(ifp.index());
+        AdvertisedPrefix entry = new AdvertisedPrefix(Ipv6.mask(prefix, prefixLength), prefixLength);
+        if (info.advertised.contains(entry)) {
+            return;
+        }
+        info.advertised.add(entry);
+        info.initialAdvertisements = 0; // the advertisement changed: announce it quickly (§6.2.4)
+        scheduleAdvertisement(ifp, info, ipv6.random().nextLong(MAX_RA_DELAY_TIME.toNanos()));
+    }
+
+    /** The prefixes this router advertises on {@code ifp}. */
+    public List<AdvertisedPrefix> advertised(NetworkInterface ifp) {
+        InterfaceInfo info = interfaces.get(ifp.index());
+        return info == null ? List.of() : List.copyOf(info.advertised);
+    }
+
+    private void scheduleAdvertisement(NetworkInterface ifp, InterfaceInfo info, long delayNanos) {
+        if (info.advertisement != null) {
+            info.advertisement.cancel();
+        }
+        info.advertisementDue = host.timers().clock().nanoTime() + delayNanos;
+        info.advertisement = host.timers().scheduleNanos(delayNanos, () -> {
+            info.advertisement = null;
+            advertisementTimer(ifp, info);
+        });
+    }
+
+    /** Sends an advertisement if we can and schedules the next unsolicited one (§6.2.4). */
+    private void advertisementTimer(NetworkInterface ifp, InterfaceInfo info) {
+        if (!ipv6.isForwarding() || info.advertised.isEmpty()) {
+            return;
+        }
+        Ipv6Address source = preferredLinkLocal(ifp);
+        if (source == null) {
+            // §6.2.2 wants a link-local source: wait for duplicate address detection to finish.
+            scheduleAdvertisement(ifp, info, RETRANS_TIMER.toNanos());
+            return;
+        }
+        sendRouterAdvertisement(ifp, info, source);
+        long next = MIN_RTR_ADV_INTERVAL.toNanos()
+                + ipv6.random().nextLong(MAX_RTR_ADV_INTERVAL.toNanos() - MIN_RTR_ADV_INTERVAL.toNanos());
+        if (++info.initialAdvertisements < MAX_INITIAL_RTR_ADVERTISEMENTS) {
+            next = Math.min(next, MAX_INITIAL_RTR_ADVERT_INTERVAL.toNanos());
+        }
+        scheduleAdvertisement(ifp, info, next);
+    }
+
+    /** {@code ra_output} (rtadvd): one Router Advertisement to all nodes on {@code ifp}. */
+    private void sendRouterAdvertisement(NetworkInterface ifp, InterfaceInfo info, Ipv6Address source) {
+        int fixed = Icmpv6Message.minimumLength(Icmpv6Message.ROUTER_ADVERTISEMENT);
+        int length = fixed + 8 + 8 + 32 * info.advertised.size();
+        Mbuf m = message(Icmpv6Message.ROUTER_ADVERTISEMENT, length);
+        if (m == null) {
+            return;
+        }
+        view.wrap(m.ptrRw(0, fixed)).setCurHopLimit(ipv6.defaultHopLimit()).setRouterAdvertisementFlags(0)
+                .setRouterLifetime(ADV_DEFAULT_LIFETIME).setReachableTime(0).setRetransTimer(0);
+        int at = fixed;
+        linkLayerOption(m, at, NdOptionCursor.SOURCE_LINK_ADDRESS, ifp.linkAddress());
+        at += 8;
+        var mtu = m.ptrRw(at, 8);
+        mtu.set(java.lang.foreign.ValueLayout.JAVA_BYTE, NdOptionCursor.Field.TYPE, (byte) NdOptionCursor.MTU);
+        mtu.set(java.lang.foreign.ValueLayout.JAVA_BYTE, NdOptionCursor.Field.LENGTH, (byte) 1);
+        org.jmbuf.wire.Bytes.setU32(mtu, NdOptionCursor.Field.MTU, ipv6.linkMtu(ifp));
+        at += 8;
+        for (AdvertisedPrefix p : info.advertised) {
+            var option = m.ptrRw(at, 32);
+            option.set(java.lang.foreign.ValueLayout.JAVA_BYTE, NdOptionCursor.Field.TYPE,
+                    (byte) NdOptionCursor.PREFIX_INFORMATION);
+            option.set(java.lang.foreign.ValueLayout.JAVA_BYTE, NdOptionCursor.Field.LENGTH, (byte) 4);
+            option.set(java.lang.foreign.ValueLayout.JAVA_BYTE, NdOptionCursor.Field.PREFIX_LENGTH,
+                    (byte) p.prefixLength());
+            option.set(java.lang.foreign.ValueLayout.JAVA_BYTE, NdOptionCursor.Field.PREFIX_FLAGS,
+                    (byte) (NdOptionCursor.PREFIX_ON_LINK | NdOptionCursor.PREFIX_AUTONOMOUS));
+            org.jmbuf.wire.Bytes.setU32(option, NdOptionCursor.Field.VALID_LIFETIME, (int) ADV_VALID_LIFETIME);
+            org.jmbuf.wire.Bytes.setU32(option, NdOptionCursor.Field.PREFERRED_LIFETIME, (int) ADV_PREFERRED_LIFETIME);
+            p.prefix().write(option, NdOptionCursor.Field.PREFIX);
+            at += 32;
+        }
+        info.lastAdvertisement = host.timers().clock().nanoTime();
+        counters.increment(NdCounter.RA_SENT);
+        ipv6.icmpv6().sendOn(ifp, m, source, Ipv6Scope.embed(Ipv6Address.ALL_NODES, ifp.index()));
+    }
+
     /** The on-link prefixes learnt from Router Advertisements, as routes. */
     public List<Ipv6.Route> prefixes() {
         return prefixes.stream().map(e -> e.value).toList();
@@ -796,6 +972,9 @@ public final class NeighborDiscovery {
         for (InterfaceInfo info : interfaces.values()) {
             if (info.routerSolicitation != null) {
                 info.routerSolicitation.cancel();
+            }
+            if (info.advertisement != null) {
+                info.advertisement.cancel();
             }
         }
         routers.forEach(e -> e.timer.cancel());
