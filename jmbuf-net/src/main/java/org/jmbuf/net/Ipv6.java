@@ -67,6 +67,8 @@ public final class Ipv6 {
     /** IPv6 events and drop reasons ({@code struct ip6stat}). */
     public enum Ipv6Counter implements Counter {
         RECEIVED("total packets received"),
+        FILTERED_IN("packets dropped by a packet filter on input"),
+        FILTERED_OUT("packets dropped by a packet filter on output"),
         TOO_SHORT("packets shorter than the IPv6 header, their payload length or a header they announce"),
         BAD_VERSION("packets with a version other than 6"),
         BAD_SOURCE("packets from a multicast or IPv4-mapped source"),
@@ -178,6 +180,7 @@ public final class Ipv6 {
 
     private final Host host;
     private final Counters<Ipv6Counter> counters = new Counters<>("ip6", Ipv6Counter.class);
+    private final java.util.List<PacketFilter> filters = new java.util.concurrent.CopyOnWriteArrayList<>();
     private final Ipv6Header header = new Ipv6Header();
     private final Ipv6ExtensionHeader extension = new Ipv6ExtensionHeader();
     private final Ipv6RoutingHeader routing = new Ipv6RoutingHeader();
@@ -444,6 +447,10 @@ public final class Ipv6 {
         }
         if (Ipv6Header.MIN_LENGTH + payloadLength < m.length()) {
             m.adj(Ipv6Header.MIN_LENGTH + payloadLength - m.length()); // link-layer padding
+        }
+        if (!filters.isEmpty() && !passes(m, PacketFilter.Direction.IN, ifp)) {
+            drop(m, Ipv6Counter.FILTERED_IN); // filters see the packet as it came off the wire, zones clear
+            return;
         }
         try {
             Ipv6Scope.embedInPacket(m, 0, ifp.index()); // in6_setscope(), copy on write
@@ -1048,6 +1055,11 @@ public final class Ipv6 {
 
     /** Hands a complete packet to the link: multicast mapped, unicast resolved by Neighbor Discovery. */
     void transmit(NetworkInterface ifp, Ipv6Address nextHop, Mbuf packet) {
+        if (!filters.isEmpty() && !passes(packet, PacketFilter.Direction.OUT, ifp)) {
+            counters.increment(Ipv6Counter.FILTERED_OUT);
+            packet.free();
+            return;
+        }
         if (ifp.linkHeaderLength() == 0) {
             ifp.transmit(packet);
         } else if (nextHop.isMulticast()) {
@@ -1055,6 +1067,28 @@ public final class Ipv6 {
         } else {
             nd.resolveAndSend(ifp, nextHop, packet);
         }
+    }
+
+    /**
+     * Adds a packet filter hook ({@code pfil_add_hook} on the inet6 head); hooks run in the order added,
+     * on input before the zone is embedded and on output after it is cleared, so they see wire addresses.
+     */
+    public void addFilter(PacketFilter filter) {
+        filters.add(java.util.Objects.requireNonNull(filter, "filter"));
+    }
+
+    /** Removes a packet filter hook; returns whether it was there. */
+    public boolean removeFilter(PacketFilter filter) {
+        return filters.remove(filter);
+    }
+
+    private boolean passes(Mbuf m, PacketFilter.Direction direction, NetworkInterface ifp) {
+        for (PacketFilter f : filters) {
+            if (f.filter(m, direction, ifp) == PacketFilter.Verdict.DROP) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private void drop(Mbuf m, Ipv6Counter reason) {

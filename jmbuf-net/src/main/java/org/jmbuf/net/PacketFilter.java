@@ -3,8 +3,9 @@ package org.jmbuf.net;
 import org.jmbuf.buf.Mbuf;
 
 /**
- * A packet filter hook ({@code pfil(9)}): sees every IPv4 packet a host receives (after the header
- * checks) and every one it sends (before the link layer), and decides its fate.
+ * A packet filter hook ({@code pfil(9)}): sees every IPv4 or IPv6 packet a host receives (after the
+ * header checks) and every one it sends (before the link layer), and decides its fate. Hooks are added
+ * per family, with {@link Ipv4#addFilter} and {@link Ipv6#addFilter}.
  *
  * <p>The contract that keeps the stack read-only safe, from the seed's IPFilter analysis: a filter reads
  * the packet only through {@link Mbuf#ptr} (which copies nothing when the bytes are contiguous, whatever
@@ -26,7 +27,8 @@ public interface PacketFilter {
     }
 
     /**
-     * Decides the fate of {@code packet}, an IPv4 packet whose header starts at offset 0.
+     * Decides the fate of {@code packet}, an IPv4 or IPv6 packet (by the hook's family) whose header starts
+     * at offset 0.
      *
      * @param ifp the interface it arrived on ({@link Direction#IN}) or leaves by ({@link Direction#OUT})
      */

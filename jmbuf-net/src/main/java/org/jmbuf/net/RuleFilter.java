@@ -13,7 +13,8 @@ import org.jmbuf.wire.Ipv4Header;
 /**
  * A small stateless rule filter, the example {@link PacketFilter}: an ordered list of rules matched
  * against direction, source and destination prefix, protocol and (for TCP and UDP) destination port;
- * the first rule that matches decides, and a packet no rule matches passes. It reads only the bytes it
+ * the first rule that matches decides, and a packet no rule matches passes. Its rules are IPv4 rules:
+ * an IPv6 packet always passes. It reads only the bytes it
  * needs, through {@link Mbuf#ptr}: the IPv4 header and, for port rules, the first four bytes of the
  * transport header. It never makes a packet writable.
  */
@@ -65,6 +66,9 @@ public final class RuleFilter implements PacketFilter {
 
     @Override
     public Verdict filter(Mbuf packet, Direction direction, NetworkInterface ifp) {
+        if ((packet.byteAt(0) & 0xf0) != 0x40) {
+            return Verdict.PASS;
+        }
         int headerLength = (packet.byteAt(0) & 0xf) * 4;
         Ipv4Header ip = view.wrap(packet.ptr(0, headerLength));
         int protocol = ip.protocol();

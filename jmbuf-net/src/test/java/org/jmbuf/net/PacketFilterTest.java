@@ -102,6 +102,41 @@ class PacketFilterTest {
     }
 
     @Test
+    void ipv6HooksSeeWireAddressesAndCanDrop() {
+        NetworkInterface ethA = a.interfaces().get(1);
+        NetworkInterface ethB = b.interfaces().get(1);
+        a.ipv6().enable(ethA);
+        b.ipv6().enable(ethB);
+        a.ipv6().addAddress(ethA, Ipv6TwoHostTest.A, 64);
+        b.ipv6().addAddress(ethB, Ipv6TwoHostTest.B, 64);
+        sim.run(Duration.ofSeconds(3));
+        java.util.List<String> seen = new java.util.ArrayList<>();
+        PacketFilter dropPort9 = (packet, direction, ifp) -> {
+            org.jmbuf.wire.Ipv6Header ip = org.jmbuf.wire.Ipv6Header.of(packet.ptr(0, 40));
+            seen.add(direction + " " + ip.source());
+            if (ip.nextHeader() == IpProtocol.UDP && UdpHeader.of(packet.ptr(40, 8)).destinationPort() == 9) {
+                return PacketFilter.Verdict.DROP;
+            }
+            return PacketFilter.Verdict.PASS;
+        };
+        b.ipv6().addFilter(dropPort9);
+        b.ipv6().addFilter(new RuleFilter().add(RuleFilter.Rule.port(PacketFilter.Verdict.DROP, IpProtocol.UDP, 7)));
+        try (UdpSocket nine = b.udp().open().bind(9); UdpSocket seven = b.udp().open().bind(7);
+                UdpSocket client = a.udp().open()) {
+            client.send("dropped".getBytes(), "2001:db8::2", 9);
+            client.send("passes: the rule filter is for IPv4".getBytes(), "2001:db8::2", 7);
+            assertTrue(sim.runUntil(() -> seven.available() == 1, Duration.ofSeconds(5)), b.netstat());
+            sim.run(Duration.ofMillis(100));
+            assertEquals(0, nine.available());
+            seven.receive().close();
+        }
+        assertEquals(1, b.ipv6().counters().get(Ipv6.Ipv6Counter.FILTERED_IN));
+        assertTrue(seen.contains("IN 2001:db8::1"), "addresses as on the wire: " + seen);
+        assertTrue(seen.stream().anyMatch(x -> x.startsWith("OUT ")), "output is filtered too: " + seen);
+        readOnly.assertUnchanged();
+    }
+
+    @Test
     void checksumHelperSanity() {
         // The pseudo-header helper used by the redirect filter agrees with UdpHeader's own check.
         Mbuf m = pool.devget(MemorySegment.ofArray(new byte[] {0, 1, 0, 2, 0, 9, 0, 0, 42}));
