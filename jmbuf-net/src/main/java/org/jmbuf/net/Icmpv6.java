@@ -3,6 +3,7 @@ package org.jmbuf.net;
 import java.lang.foreign.MemorySegment;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.NoBufferSpaceException;
+import org.jmbuf.buf.PacketFlags;
 import org.jmbuf.wire.Icmpv6Message;
 import org.jmbuf.wire.InternetChecksum;
 import org.jmbuf.wire.IpProtocol;
@@ -38,7 +39,8 @@ public final class Icmpv6 {
         OTHER_RECEIVED("messages of other types received"),
         ERRORS_SENT("error messages sent"),
         ERROR_ABOUT_ERROR("errors not sent because the offending packet was an ICMPv6 error or redirect"),
-        ERROR_TO_MULTICAST("errors not sent because the offending packet went to a multicast address"),
+        ERROR_TO_MULTICAST("errors not sent because the offending packet went to a multicast address or came as a"
+                + " link-layer multicast or broadcast"),
         ERROR_BAD_SOURCE("errors not sent because the offending packet's source was not unicast"),
         RATE_LIMITED("errors not sent because of the rate limit"),
         NO_BUFFERS("messages not sent for lack of buffers");
@@ -206,7 +208,12 @@ public final class Icmpv6 {
         Ipv6Header ip = Ipv6Header.of(offending.ptr(0, Ipv6Header.MIN_LENGTH));
         Ipv6Address source = ip.source();
         Ipv6Address destination = ip.destination();
-        if (destination.isMulticast() && type != Icmpv6Message.PACKET_TOO_BIG && !multicastAllowed) {
+        boolean linkMulticast = offending.isPacket()
+                && (offending.packetFlags() & (PacketFlags.LINK_BROADCAST | PacketFlags.LINK_MULTICAST)) != 0;
+        // RFC 4443 §2.4 (e.3) to (e.5): not about a packet to an IPv6 multicast address, nor one sent as a
+        // link-layer multicast or broadcast, except Packet Too Big and Parameter Problem code 2.
+        if ((destination.isMulticast() || linkMulticast) && type != Icmpv6Message.PACKET_TOO_BIG
+                && !multicastAllowed) {
             counters.increment(Icmpv6Counter.ERROR_TO_MULTICAST);
             return;
         }
@@ -235,7 +242,7 @@ public final class Icmpv6 {
         Icmpv6Message.of(segment).setType(type).setCode(code).setPointer(parameter);
         Mbuf m;
         try {
-            m = host.pool().getPacket();
+            m = OutputBuffers.allocate(host.pool(), bytes.length);
             m.copyBack(0, bytes);
         } catch (NoBufferSpaceException e) {
             counters.increment(Icmpv6Counter.NO_BUFFERS);

@@ -123,6 +123,30 @@ class Udp6Test {
         assertUnchanged(delivery);
     }
 
+    @org.junit.jupiter.api.Test
+    void noPortUnreachableForADatagramThatCameAsALinkLayerBroadcast() {
+        // Frames carrying IPv6 UDP reach B addressed to the Ethernet broadcast address (RFC 4443 §2.4 e.5).
+        topology((pool, frame) -> {
+            if (frame.length > 54 && frame[12] == (byte) 0x86 && frame[13] == (byte) 0xdd && frame[20] == 17) {
+                frame = frame.clone();
+                java.util.Arrays.fill(frame, 0, 6, (byte) 0xff);
+            }
+            return SimulatedLink.Delivery.COPY.deliver(pool, frame);
+        });
+        List<byte[]> errors = new ArrayList<>();
+        a.icmpv6().setListener((source, message) -> errors.add(message.toByteArray()));
+        try (UdpSocket seven = b.udp().open().bind(7); UdpSocket client = a.udp().open()) {
+            client.send("to nobody".getBytes(), "2001:db8::2", 9);
+            client.send("to somebody".getBytes(), "2001:db8::2", 7);
+            assertTrue(sim.runUntil(() -> seven.available() == 1, Duration.ofSeconds(5)), b.netstat());
+            seven.receive().close();
+            sim.run(Duration.ofMillis(200));
+        }
+        assertTrue(errors.isEmpty(), "no error about a link-layer broadcast");
+        assertEquals(1, b.udp().counters().get(Udp.UdpCounter.NO_PORT));
+        assertEquals(1, b.icmpv6().counters().get(Icmpv6.Icmpv6Counter.ERROR_TO_MULTICAST));
+    }
+
     @ParameterizedTest(name = "{0}")
     @MethodSource("deliveries")
     void zonesAreRequiredAndChecked(String name, SimulatedLink.Delivery delivery) {
