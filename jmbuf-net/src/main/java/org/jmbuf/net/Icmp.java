@@ -82,12 +82,11 @@ public final class Icmp {
     private final Ipv4Header ipView = new Ipv4Header();
     private Listener listener;
     private RawListener rawListener;
-    private double tokens = ERRORS_PER_SECOND;
-    private long lastRefill;
+    private final RateLimiter errorLimiter;
 
     Icmp(Host host) {
         this.host = host;
-        this.lastRefill = host.timers().clock().nanoTime();
+        this.errorLimiter = new RateLimiter(host.timers().clock(), ERRORS_PER_SECOND);
     }
 
     public Counters<IcmpCounter> counters() {
@@ -293,7 +292,7 @@ public final class Icmp {
                 return;
             }
         }
-        if (!takeToken()) {
+        if (!errorLimiter.tryAcquire()) {
             counters.increment(IcmpCounter.RATE_LIMITED);
             return;
         }
@@ -329,16 +328,5 @@ public final class Icmp {
             }
         }
         return false;
-    }
-
-    private boolean takeToken() {
-        long now = host.timers().clock().nanoTime();
-        tokens = Math.min(ERRORS_PER_SECOND, tokens + (now - lastRefill) * ERRORS_PER_SECOND / 1e9);
-        lastRefill = now;
-        if (tokens < 1) {
-            return false;
-        }
-        tokens--;
-        return true;
     }
 }

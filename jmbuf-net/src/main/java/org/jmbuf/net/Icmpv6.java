@@ -73,13 +73,12 @@ public final class Icmpv6 {
     private final Counters<Icmpv6Counter> counters = new Counters<>("icmp6", Icmpv6Counter.class);
     private final Icmpv6Message view = new Icmpv6Message();
     private Listener listener;
-    private double tokens = ERRORS_PER_SECOND;
-    private long lastRefill;
+    private final RateLimiter errorLimiter;
 
     Icmpv6(Host host, Ipv6 ipv6) {
         this.host = host;
         this.ipv6 = ipv6;
-        this.lastRefill = host.timers().clock().nanoTime();
+        this.errorLimiter = new RateLimiter(host.timers().clock(), ERRORS_PER_SECOND);
     }
 
     public Counters<Icmpv6Counter> counters() {
@@ -229,7 +228,7 @@ public final class Icmpv6 {
                 return;
             }
         }
-        if (!takeToken()) {
+        if (!errorLimiter.tryAcquire()) {
             counters.increment(Icmpv6Counter.RATE_LIMITED);
             return;
         }
@@ -257,16 +256,5 @@ public final class Icmpv6 {
     /** Sends an ICMPv6 message built by the caller (Neighbor Discovery): fills the checksum; consumes {@code m}. */
     Ipv6.OutputResult sendOn(NetworkInterface ifp, Mbuf m, Ipv6Address source, Ipv6Address destination) {
         return ipv6.outputOn(ifp, m, source, destination, IpProtocol.ICMPV6, 255, 2);
-    }
-
-    private boolean takeToken() {
-        long now = host.timers().clock().nanoTime();
-        tokens = Math.min(ERRORS_PER_SECOND, tokens + (now - lastRefill) * ERRORS_PER_SECOND / 1e9);
-        lastRefill = now;
-        if (tokens < 1) {
-            return false;
-        }
-        tokens--;
-        return true;
     }
 }
