@@ -126,7 +126,7 @@ public final class Ipv6Reassembly {
     Ipv6Reassembly(Host host, Ipv6 ipv6) {
         this.host = host;
         this.ipv6 = ipv6;
-        this.owner = host.pool().owner("ip6", "reassembly");
+        this.owner = host.pool().owner("ip6", host.name() + ": reassembly queues");
         host.pool().addDrainHook(drainHook);
     }
 

@@ -181,6 +181,7 @@ public final class NeighborDiscovery {
     }
 
     private final Host host;
+    private final org.jmbuf.buf.MbufOwner holdOwner;
     private final Ipv6 ipv6;
     private final Counters<NdCounter> counters = new Counters<>("nd6", NdCounter.class);
     private final Icmpv6Message view = new Icmpv6Message();
@@ -194,6 +195,7 @@ public final class NeighborDiscovery {
     NeighborDiscovery(Host host, Ipv6 ipv6) {
         this.host = host;
         this.ipv6 = ipv6;
+        this.holdOwner = host.pool().owner("nd6", host.name() + ": hold queues");
     }
 
     public Counters<NdCounter> counters() {
@@ -384,6 +386,7 @@ public final class NeighborDiscovery {
             source = Ipv6Scope.embed(source, ifp.index());
             NetworkInterface.Ipv6Assignment a = ifp.ipv6Assignment(source);
             n.solicitSource = a != null && a.state() == NetworkInterface.Ipv6State.PREFERRED ? source : null;
+            m.claim(holdOwner);
             if (n.hold.enqueue(m)) {
                 counters.increment(NdCounter.HELD);
             } else {
@@ -392,6 +395,7 @@ public final class NeighborDiscovery {
             solicit(n);
             return;
         }
+        m.claim(holdOwner);
         if (n.hold.enqueue(m)) {
             counters.increment(NdCounter.HELD);
         } else {
