@@ -1,5 +1,5 @@
 module org.jmbuf.cli {
-    requires org.jmbuf.buf;
+    requires org.jmbuf.io;
     requires info.picocli;
     opens org.jmbuf.cli to info.picocli;
 }

@@ -7,8 +7,13 @@
  *
  * <p>A malformed or truncated file is reported by {@link org.jmbuf.io.CaptureFormatException}, naming the
  * file, the byte offset and what was expected there; reading never throws an index exception.
+ *
+ * <p>{@link org.jmbuf.io.TapDevice} opens a Linux TAP interface through the Foreign Function &amp; Memory API
+ * (the module needs {@code --enable-native-access=org.jmbuf.io}), and {@link org.jmbuf.io.TapLink} runs a
+ * jmbuf {@link org.jmbuf.net.Host} on one, so real Linux tools talk to the stack.
  */
 module org.jmbuf.io {
     requires transitive org.jmbuf.buf;
+    requires transitive org.jmbuf.net;
     exports org.jmbuf.io;
 }

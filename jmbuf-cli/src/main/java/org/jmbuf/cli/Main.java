@@ -9,19 +9,24 @@ import picocli.CommandLine.Command;
 @Command(name = "jmbuf",
         mixinStandardHelpOptions = true,
         version = "jmbuf 0.1.0",
-        description = "BSD mbuf packet buffers with the new mbuf API, in Java.",
-        subcommands = {DemoCommand.class, CommandLine.HelpCommand.class})
-public final class Main implements Runnable {
-    @CommandLine.Spec
-    private CommandLine.Model.CommandSpec spec;
-
+        description = {"BSD mbuf packet buffers with the new mbuf API, and a userland IPv4/IPv6 stack on them.",
+            "Without a command, jmbuf replays its embedded sample session through the stack (jmbuf replay)."},
+        subcommands = {ReplayCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements java.util.concurrent.Callable<Integer> {
     @Override
-    public void run() {
-        spec.commandLine().usage(System.out);
+    public Integer call() throws Exception {
+        return new ReplayCommand().call();
     }
 
-    /** Runs the program and exits with its status: 0 on success, 2 for a usage error. */
+    /**
+     * Runs the program and exits with its status: 0 on success, 1 when the work found a problem, 2 for a
+     * usage error. Launched through Maven ({@code -Djmbuf.launcher=maven}, set by jmbuf-cli's pom), the
+     * arguments arrive as the one string of {@code -Djmbuf.args}, which is split at spaces here.
+     */
     public static void main(String[] args) {
+        if ("maven".equals(System.getProperty("jmbuf.launcher")) && args.length == 1) {
+            args = args[0].isBlank() ? new String[0] : args[0].trim().split("\\s+");
+        }
         System.exit(new CommandLine(new Main()).execute(args));
     }
 }

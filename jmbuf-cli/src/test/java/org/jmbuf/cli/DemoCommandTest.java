@@ -10,9 +10,9 @@ import org.junit.jupiter.api.Test;
 import picocli.CommandLine;
 
 class DemoCommandTest {
-    private record Run(int status, String out, String err) { }
+    record Run(int status, String out, String err) { }
 
-    private static Run run(String... args) {
+    static Run run(String... args) {
         PrintStream oldOut = System.out;
         PrintStream oldErr = System.err;
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -54,10 +54,15 @@ class DemoCommandTest {
     }
 
     @Test
-    void noSubcommandPrintsHelp() {
-        Run run = run();
+    void helpListsTheCommands() {
+        Run run = run("--help");
         assertEquals(0, run.status());
         assertTrue(run.out().contains("Usage: jmbuf"), run.out());
+        assertTrue(run.out().contains("replay"), run.out());
         assertTrue(run.out().contains("demo"), run.out());
+    }
+
+    static Run runMain(String... args) {
+        return run(args);
     }
 }
