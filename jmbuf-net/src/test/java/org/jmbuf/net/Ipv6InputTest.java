@@ -28,7 +28,15 @@ import org.junit.jupiter.api.Test;
  * Advertisement processing and KAME scope embedding on read-only storage. Each checks counters and the
  * errors a receives.
  */
+@org.junit.jupiter.params.ParameterizedClass(name = "{0}")
+@org.junit.jupiter.params.provider.ValueSource(strings = {"ordinary", "read-only"})
 class Ipv6InputTest {
+    /** The whole suite runs twice: injected frames in pool storage, then in read-only external storage. */
+    @org.junit.jupiter.params.Parameter
+    String storage;
+
+    private final TwoHostTest.ReadOnlyDelivery readOnly = new TwoHostTest.ReadOnlyDelivery();
+
     static final MacAddress MAC_A = Ipv6TwoHostTest.MAC_A;
     static final MacAddress MAC_B = Ipv6TwoHostTest.MAC_B;
     static final Ipv6Address A = Ipv6TwoHostTest.A;
@@ -71,6 +79,7 @@ class Ipv6InputTest {
     @AfterEach
     void tearDown() {
         sim.close();
+        readOnly.assertUnchanged(); // no input path wrote a received byte
     }
 
     // ------------------------------------------------------------------ packet building
@@ -161,7 +170,7 @@ class Ipv6InputTest {
         frame[12] = (byte) 0x86;
         frame[13] = (byte) 0xdd;
         System.arraycopy(packet, 0, frame, 14, packet.length);
-        Mbuf m = pool.devget(s);
+        Mbuf m = "read-only".equals(storage) ? readOnly.deliver(pool, frame) : pool.devget(s);
         m.setReceivingInterface(ethB.index());
         ethB.receive(m);
         sim.run(Duration.ofMillis(50));
