@@ -30,8 +30,12 @@ class Udp6Test {
     }
 
     private void topology(SimulatedLink.Delivery delivery) {
+        topology(delivery, SimulatedLink.Conditions.PERFECT);
+    }
+
+    private void topology(SimulatedLink.Delivery delivery, SimulatedLink.Conditions conditions) {
         sim = new Simulation(pool, 13);
-        SimulatedLink link = sim.link(1500, SimulatedLink.Conditions.PERFECT);
+        SimulatedLink link = sim.link(1500, conditions);
         link.setDelivery(delivery);
         a = sim.host("a");
         b = sim.host("b");
@@ -119,6 +123,43 @@ class Udp6Test {
             assertTrue(sim.runUntil(() -> errors.size() == 1, Duration.ofSeconds(5)), b.netstat());
             assertEquals(Icmpv6Message.UNREACHABLE_PORT, errors.getFirst()[1]);
             assertEquals(1, b.udp().counters().get(Udp.UdpCounter.NO_PORT));
+        }
+        assertUnchanged(delivery);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("deliveries")
+    void lossDuplicationAndReorderingDoNotChangeWhatArrives(String name, SimulatedLink.Delivery delivery) {
+        topology(delivery, new SimulatedLink.Conditions(Duration.ofMillis(1), Duration.ofMillis(5), 0.05, 0.2));
+        try (UdpSocket server = b.udp().open().bind(9000); UdpSocket client = a.udp().open()) {
+            // Resolve the neighbour first, retrying through loss.
+            for (int i = 0; i < 20 && server.available() == 0; i++) {
+                client.send(new byte[] {0}, "2001:db8::2", 9000);
+                sim.run(Duration.ofSeconds(2));
+            }
+            while (server.available() > 0) {
+                server.receive().close();
+            }
+            int sent = 200;
+            for (int i = 0; i < sent; i++) {
+                byte[] payload = new byte[100 + i * 37 % 3000]; // up to 3100 bytes: some fragment
+                java.util.Arrays.fill(payload, (byte) i);
+                client.send(payload, "2001:db8::2", 9000);
+            }
+            sim.run(Duration.ofSeconds(2));
+            int received = 0;
+            for (UdpSocket.Datagram next = server.receive(); next != null; next = server.receive()) {
+                try (UdpSocket.Datagram d = next) {
+                    byte[] bytes = d.bytes();
+                    int i = bytes[0] & 0xff;
+                    assertEquals(100 + i * 37 % 3000, bytes.length, "datagram " + i);
+                    for (byte x : bytes) {
+                        assertEquals((byte) i, x, "datagram " + i);
+                    }
+                    received++;
+                }
+            }
+            assertTrue(received > sent / 2, "only " + received + " of " + sent + " arrived\n" + b.netstat());
         }
         assertUnchanged(delivery);
     }
