@@ -52,7 +52,9 @@ final class ItemPool<T> {
                 return null;
             }
         } while (!inUse.compareAndSet(now, now + 1));
-        highWater.accumulateAndGet(now + 1, Math::max);
+        if (now + 1 > highWater.get()) {
+            highWater.accumulateAndGet(now + 1, Math::max); // rarely: only when a new high is reached
+        }
         allocations.incrementAndGet();
         Magazine magazine = magazines.get();
         if (magazine.count == 0) {

@@ -61,7 +61,19 @@ public final class MbufOwner {
     /** Adds ({@code sign} +1) or removes (-1) a segment's charge, by its current storage kind. */
     void charge(Segment segment, int sign) {
         segments.addAndGet(sign);
-        switch (segment.storage().kind()) {
+        kindCounter(segment.storage().kind(), sign);
+    }
+
+    /** A segment of this owner changed its storage from {@code from} to {@code to}. */
+    void recount(Storage.Kind from, Storage.Kind to) {
+        if (from != to) {
+            kindCounter(from, -1);
+            kindCounter(to, +1);
+        }
+    }
+
+    private void kindCounter(Storage.Kind kind, int sign) {
+        switch (kind) {
             case CLUSTER -> clusters.addAndGet(sign);
             case EXTERNAL, LARGE -> external.addAndGet(sign);
             case INTERNAL -> { }

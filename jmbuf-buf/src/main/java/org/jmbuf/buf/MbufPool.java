@@ -68,6 +68,8 @@ public final class MbufPool {
     public static final int MAX_LINKHDR = 16;
 
     private static final byte POISON = (byte) 0xDB;
+    /** The default: no injected faults, so allocations need not be numbered. */
+    private static final LongPredicate NO_FAULTS = n -> false;
     private static final List<WeakReference<MbufPool>> INSTANCES = new CopyOnWriteArrayList<>();
     private static final MbufPool SHARED = builder().build();
 
@@ -149,7 +151,7 @@ public final class MbufPool {
         private int clusterLimit = Integer.MAX_VALUE;
         private int segmentLowWater;
         private int clusterLowWater;
-        private LongPredicate faults = n -> false;
+        private LongPredicate faults = NO_FAULTS;
         private InstantSource clock = InstantSource.system();
         private Duration warningInterval = Duration.ofMinutes(1);
 
@@ -570,9 +572,9 @@ public final class MbufPool {
     }
 
     private void attachShared(Segment s, Storage shared, int offset, int length) {
-        s.owner.charge(s, -1); // re-charge: the owner counts storage kinds
+        Storage.Kind before = s.storage().kind();
         s.attach(shared, offset, length);
-        s.owner.charge(s, +1);
+        s.owner.recount(before, shared.kind()); // the owner counts storage kinds
     }
 
     /** Moves a segment's charge to another owner. */
@@ -662,6 +664,9 @@ public final class MbufPool {
     }
 
     private void injectFault(String what) {
+        if (faults == NO_FAULTS) {
+            return; // the common case: no shared counter to bump on every allocation
+        }
         long n = allocationNumber.incrementAndGet();
         if (faults.test(n)) {
             failures.incrementAndGet();
