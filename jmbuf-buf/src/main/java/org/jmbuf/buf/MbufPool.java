@@ -489,6 +489,11 @@ public final class MbufPool {
 
     // ---------------------------------------------------------------- package-private allocation
 
+    /** Segment objects made since the pool was built (idle ones included); for tests of reuse. */
+    long segmentsCreated() {
+        return segments.created();
+    }
+
     void countCopy(long bytes) {
         bytesCopied.add(bytes);
     }
