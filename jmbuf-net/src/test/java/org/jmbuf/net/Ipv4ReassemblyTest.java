@@ -479,6 +479,9 @@ class Ipv4ReassemblyTest {
 
         /** Hands {@code frame} to B's interface in storage made by the delivery, without processing it. */
         void enqueue(byte[] frame) {
+            if (delivery == SimulatedLink.Delivery.COPY) {
+                InputInvarianceTest.assertInvariant(frame); // every input test packet, however stored
+            }
             Mbuf m = delivery.deliver(pool, frame);
             m.setReceivingInterface(bIf.index());
             bIf.receive(m);

@@ -170,6 +170,9 @@ class Ipv6InputTest {
         frame[12] = (byte) 0x86;
         frame[13] = (byte) 0xdd;
         System.arraycopy(packet, 0, frame, 14, packet.length);
+        if ("ordinary".equals(storage)) {
+            InputInvarianceTest.assertInvariant(frame); // every input test packet, however stored
+        }
         Mbuf m = "read-only".equals(storage) ? readOnly.deliver(pool, frame) : pool.devget(s);
         m.setReceivingInterface(ethB.index());
         ethB.receive(m);
