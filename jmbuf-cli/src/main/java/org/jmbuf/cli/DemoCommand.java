@@ -1,125 +1,239 @@
 package org.jmbuf.cli;
 
+import java.io.IOException;
 import java.io.PrintStream;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
-import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.util.HexFormat;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.BooleanSupplier;
 import org.jmbuf.buf.Mbuf;
+import org.jmbuf.buf.MbufOwner;
 import org.jmbuf.buf.MbufPool;
+import org.jmbuf.io.CaptureFormat;
+import org.jmbuf.io.CaptureWriter;
+import org.jmbuf.io.LinkType;
+import org.jmbuf.io.TimestampPrecision;
+import org.jmbuf.net.Host;
+import org.jmbuf.net.Icmp;
+import org.jmbuf.net.Ipv4;
+import org.jmbuf.net.Ipv6Scope;
+import org.jmbuf.net.NetworkInterface;
+import org.jmbuf.net.SimulatedLink;
+import org.jmbuf.net.Simulation;
+import org.jmbuf.net.UdpSocket;
+import org.jmbuf.wire.IcmpMessage;
+import org.jmbuf.wire.Icmpv6Message;
+import org.jmbuf.wire.Ipv4Address;
+import org.jmbuf.wire.Ipv6Address;
+import org.jmbuf.wire.MacAddress;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 /**
- * {@code jmbuf demo}: walks one packet through the life of an mbuf chain: built from pieces, shared
- * with a copy, written with copy on write, pulled up, and freed, printing the chain after each step.
+ * {@code jmbuf demo}: an embedded scenario of simulated hosts and a router that shows the system
+ * working end to end, with a short report and the traffic written to a pcapng file.
  */
 @Command(name = "demo",
         mixinStandardHelpOptions = true,
         description = {
-            "Show an mbuf chain being built, shared, copied on write and pulled up.",
-            "The packet is an embedded IPv4/UDP datagram held in read-only storage, as a capture",
-            "file or a paravirtual driver would hand it over."})
+            "Run an embedded scenario: host A, router R and host B on two simulated Ethernet links (MTU 1500",
+            "and 1280). ARP and neighbour discovery, pings of both families (small, fragmented, record route),",
+            "a link-local ping6 with a zone, and UDP echo; then a report of round-trip times, the counters that",
+            "changed and the pool use per owner. The traffic of both links is written to a pcapng file."},
+        footer = {"", "Examples:", "  jmbuf demo", "  jmbuf demo --capture /tmp/session.pcapng"})
 final class DemoCommand implements Callable<Integer> {
-    /** An IPv4/UDP datagram from 192.0.2.1:5353 to 198.51.100.7:53 carrying "hello, mbuf". */
-    private static final byte[] DATAGRAM = HexFormat.of().parseHex(
-            "45000027" + "1c460000" + "4011" + "0000" + "c0000201" + "c6336407"
-                    + "14e90035" + "0013" + "0000" + "68656c6c6f2c206d627566");
+    private static final Ipv4Address A4 = Ipv4Address.parse("192.0.2.1");
+    private static final Ipv4Address R4_LEFT = Ipv4Address.parse("192.0.2.254");
+    private static final Ipv4Address R4_RIGHT = Ipv4Address.parse("198.51.100.254");
+    private static final Ipv4Address B4 = Ipv4Address.parse("198.51.100.2");
+    private static final Ipv6Address A6 = Ipv6Address.parse("2001:db8:1::1");
+    private static final Ipv6Address R6_LEFT = Ipv6Address.parse("2001:db8:1::fe");
+    private static final Ipv6Address R6_RIGHT = Ipv6Address.parse("2001:db8:2::fe");
+    private static final Ipv6Address B6 = Ipv6Address.parse("2001:db8:2::2");
 
-    private static final ValueLayout.OfShort BIG_ENDIAN_SHORT =
-            ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
+    @Option(names = "--capture", defaultValue = "jmbuf-demo.pcapng",
+            description = "Where to write the traffic of both links (default: ${DEFAULT-VALUE}).")
+    private Path capture;
 
-    @Option(names = "--pieces", defaultValue = "3",
-            description = "Split the datagram into this many segments to start with (1-8, default ${DEFAULT-VALUE}).")
-    private int pieces;
+    private final PrintStream out = System.out;
+    private Simulation sim;
 
     @Override
-    public Integer call() {
-        if (pieces < 1 || pieces > 8) {
-            System.err.println("jmbuf demo: --pieces must be between 1 and 8, was " + pieces);
-            return 2;
-        }
-        PrintStream out = System.out;
+    public Integer call() throws IOException {
         MbufPool pool = MbufPool.builder().build();
-        Arena arena = Arena.ofConfined();
-        try (arena) {
-            MemorySegment storage = arena.allocate(DATAGRAM.length);
-            storage.copyFrom(MemorySegment.ofArray(DATAGRAM));
+        Instant start = Instant.parse("2026-11-21T12:00:00Z");
+        Map<MbufOwner, Integer> peak = new HashMap<>();
+        int failures = 0;
+        try (CaptureWriter writer = CaptureWriter.builder(CaptureFormat.PCAPNG).linkType(LinkType.ETHERNET)
+                .interfaceName("a-r").open(capture);
+                Simulation simulation = new Simulation(pool, 2026)) {
+            sim = simulation;
+            int rightLink = writer.addInterface(LinkType.ETHERNET, 65535, TimestampPrecision.NANOSECONDS, "r-b");
+            SimulatedLink left = sim.link(1500, SimulatedLink.Conditions.PERFECT);
+            SimulatedLink right = sim.link(1280, SimulatedLink.Conditions.PERFECT);
+            left.setDelivery(recording(writer, 0, start, pool, peak));
+            right.setDelivery(recording(writer, rightLink, start, pool, peak));
+            Host a = sim.host("A");
+            Host r = sim.host("R");
+            Host b = sim.host("B");
+            NetworkInterface ethA = a.attach(left.attach("eth0", MacAddress.parse("02:00:00:00:01:01")));
+            NetworkInterface r0 = r.attach(left.attach("eth0", MacAddress.parse("02:00:00:00:01:fe")));
+            NetworkInterface r1 = r.attach(right.attach("eth1", MacAddress.parse("02:00:00:00:02:fe")));
+            NetworkInterface ethB = b.attach(right.attach("eth0", MacAddress.parse("02:00:00:00:02:02")));
+            a.addIpv4(ethA, A4, 24);
+            r.addIpv4(r0, R4_LEFT, 24);
+            r.addIpv4(r1, R4_RIGHT, 24);
+            b.addIpv4(ethB, B4, 24);
+            a.setDefaultGateway(R4_LEFT);
+            b.setDefaultGateway(R4_RIGHT);
+            r.ipv4().setForwarding(true);
+            r.ipv6().setForwarding(true);
+            r.ipv6().addAddress(r0, R6_LEFT, 64);
+            r.ipv6().addAddress(r1, R6_RIGHT, 64);
+            r.nd().advertise(r0, R6_LEFT, 64);
+            r.nd().advertise(r1, R6_RIGHT, 64);
+            a.ipv6().addAddress(ethA, A6, 64);
+            b.ipv6().addAddress(ethB, B6, 64);
+            out.println("Host A (192.0.2.1, 2001:db8:1::1) -- link MTU 1500 -- router R -- link MTU 1280 -- "
+                    + "host B (198.51.100.2, 2001:db8:2::2)");
+            sim.run(Duration.ofSeconds(5)); // duplicate address detection, router advertisements
+            out.println("\nAddresses are ready after duplicate address detection; A learnt its default router"
+                    + " from R's advertisements.\n");
 
-            step(out, "1. wrap the datagram's read-only storage (MEXTADD, no copy) and cut it into " + pieces
-                    + " segments, as a driver handing over fragments would");
-            Mbuf packet = pool.wrap(storage, false, () -> out.println("   (external storage released)"));
-            cutIntoPieces(packet, pieces);
-            out.print(indent(packet.dump()));
+            List<String[]> rows = new ArrayList<>();
+            List<byte[]> v4 = new ArrayList<>();
+            List<byte[]> v4packets = new ArrayList<>();
+            List<byte[]> v6 = new ArrayList<>();
+            a.icmp().setListener((source, message) -> v4.add(message.toByteArray()));
+            a.icmp().setRawListener((m, offset) -> v4packets.add(m.toByteArray()));
+            a.icmpv6().setListener((source, message) -> v6.add(message.toByteArray()));
 
-            step(out, "2. ptr(0, 28): a view of the IPv4 and UDP headers, contiguous (copied only if they span"
-                    + " segments); the range becomes a guaranteed contiguous region");
-            long copied = pool.stats().bytesCopied();
-            MemorySegment headers = packet.ptr(0, 28);
-            out.printf("   ttl=%d protocol=%d source port=%d; the view is %s; %d bytes copied%n",
-                    headers.get(ValueLayout.JAVA_BYTE, 8) & 0xff, headers.get(ValueLayout.JAVA_BYTE, 9),
-                    Short.toUnsignedInt(headers.get(BIG_ENDIAN_SHORT, 20)),
-                    headers.isReadOnly() ? "read-only" : "writable", pool.stats().bytesCopied() - copied);
-            out.print(indent(packet.dump()));
-
-            step(out, "3. copyPacket (m_copypacket): the copy shares the external storage");
-            Mbuf copy = packet.copyPacket();
-            out.print(indent(copy.dump()));
-
-            step(out, "4. ptrRw(28, 11) on the copy and upper-case the payload: copy on write; the original"
-                    + " and the storage keep their bytes");
-            MemorySegment payload = copy.ptrRw(28, 11);
-            for (int i = 0; i < payload.byteSize(); i++) {
-                payload.set(ValueLayout.JAVA_BYTE, i,
-                        (byte) Character.toUpperCase(payload.get(ValueLayout.JAVA_BYTE, i)));
+            failures += ping(rows, "ping 198.51.100.2 (ARP on both links)", v4, () ->
+                    a.icmp().sendEcho(B4, 1, 1, payload(56)), IcmpMessage.ECHO_REPLY);
+            failures += ping(rows, "ping 198.51.100.2, 4000 bytes (fragmented, refragmented by R)", v4, () ->
+                    a.icmp().sendEcho(B4, 1, 2, payload(4000)), IcmpMessage.ECHO_REPLY);
+            failures += ping(rows, "ping -R 198.51.100.2 (record route)", v4, () ->
+                    a.icmp().sendEcho(B4, 1, 3, payload(56), Ipv4.DEFAULT_TTL, Icmp.recordRouteOption(9)),
+                    IcmpMessage.ECHO_REPLY);
+            String route = recordedRoute(v4packets.isEmpty() ? null : v4packets.getLast());
+            failures += ping(rows, "ping6 2001:db8:2::2 (neighbour discovery)", v6, () ->
+                    a.icmpv6().sendEcho(B6, 1, 4, payload(56)), Icmpv6Message.ECHO_REPLY);
+            failures += ping(rows, "ping6 2001:db8:2::2, 4000 bytes (Packet Too Big from R)", v6, () ->
+                    a.icmpv6().sendEcho(B6, 1, 5, payload(4000)), Icmpv6Message.PACKET_TOO_BIG);
+            failures += ping(rows, "ping6 2001:db8:2::2, 4000 bytes (fragmented at A for MTU 1280)", v6, () ->
+                    a.icmpv6().sendEcho(B6, 1, 6, payload(4000)), Icmpv6Message.ECHO_REPLY);
+            String zoned = Ipv6Scope.format(a, Ipv6Scope.embed(Ipv6Scope.clear(r.nd().linkLocal(r0)), ethA.index()));
+            failures += ping(rows, "ping6 " + zoned + " (link-local, with a zone)", v6, () ->
+                    a.icmpv6().sendEcho(Ipv6Scope.parse(a, zoned).embedded(), 1, 7, payload(56)),
+                    Icmpv6Message.ECHO_REPLY);
+            try (UdpSocket echo = b.udp().open().bind(7); UdpSocket client = a.udp().open()) {
+                for (String to : List.of("198.51.100.2", "2001:db8:2::2")) {
+                    long sent = sim.clock().nanoTime();
+                    client.send(("echo over " + to).getBytes(), to, 7);
+                    boolean got = sim.runUntil(() -> echo.available() > 0, Duration.ofSeconds(5));
+                    if (got) {
+                        try (UdpSocket.Datagram d = echo.receive()) {
+                            echo.send(d.payload().copy(0), d.source(), d.sourcePort());
+                        }
+                    }
+                    got = got && sim.runUntil(() -> client.available() > 0, Duration.ofSeconds(5));
+                    rows.add(row("UDP echo to " + to + " port 7", got, sim.clock().nanoTime() - sent));
+                    failures += got ? 0 : 1;
+                    if (got) {
+                        client.receive().close();
+                    }
+                }
             }
-            out.printf("   copy: \"%s\"  original: \"%s\"  storage: \"%s\"%n", payloadOf(copy),
-                    payloadOf(packet), new String(storage.asSlice(28).toArray(ValueLayout.JAVA_BYTE),
-                            StandardCharsets.US_ASCII));
-            out.print(indent(copy.dump()));
+            Table.print(out, new String[] {"what", "result", "round trip"}, rows);
+            out.println("\nRoute recorded by ping -R: " + route);
 
-            step(out, "5. pullup(28) on the original (m_pullup): already contiguous, so nothing moves");
-            copied = pool.stats().bytesCopied();
-            packet.pullup(28);
-            out.printf("   bytes copied by pullup: %d%n", pool.stats().bytesCopied() - copied);
-
-            step(out, "6. free both chains (m_freem)");
-            copy.free();
-            packet.free();
-            out.println();
-            out.println("Pool statistics (netstat -m):");
-            out.print(indent(pool.stats().toString()));
+            out.println("\nCounters that changed:");
+            for (Host h : List.of(a, r, b)) {
+                out.println("  " + h.name() + ":");
+                out.print(h.netstat().indent(4));
+            }
+            out.println("Pool use per owner (most segments held at once):");
+            List<String[]> owners = new ArrayList<>();
+            peak.forEach((owner, max) -> {
+                if (max > 0) {
+                    owners.add(new String[] {owner.name(), owner.description(), Integer.toString(max)});
+                }
+            });
+            owners.sort((x, y) -> (x[0] + x[1]).compareTo(y[0] + y[1]));
+            Table.print(out, new String[] {"owner", "holding", "segments"}, owners);
         }
-        return 0;
-    }
-
-    /** Cuts the chain into {@code pieces} segments of about equal length with m_split and m_cat. */
-    private static void cutIntoPieces(Mbuf packet, int pieces) {
-        int size = packet.length() / pieces;
-        Mbuf rest = packet.split(size);
-        for (int i = 2; i < pieces; i++) {
-            Mbuf next = rest.split(size);
-            packet.cat(rest);
-            rest = next;
+        out.println("\nThe traffic of both links is in " + capture.toAbsolutePath()
+                + " (open it with Wireshark or tshark).");
+        if (!pool.stats().isQuiescent()) {
+            System.err.println("jmbuf demo: buffers left in use:\n" + pool.stats());
+            return 1;
         }
-        packet.cat(rest);
+        return failures == 0 ? 0 : 1;
     }
 
-    private static String payloadOf(Mbuf packet) {
-        byte[] bytes = new byte[packet.length() - 28];
-        packet.copyData(28, bytes.length, bytes, 0);
-        return new String(bytes, StandardCharsets.US_ASCII);
+    private SimulatedLink.Delivery recording(CaptureWriter writer, int link, Instant start, MbufPool pool,
+            Map<MbufOwner, Integer> peak) {
+        return (p, frame) -> {
+            Mbuf m = SimulatedLink.Delivery.COPY.deliver(p, frame);
+            try {
+                writer.write(m, start.plusNanos(sim.clock().nanoTime()), link, m.length());
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+            for (MbufOwner o : pool.owners()) {
+                peak.merge(o, o.segments(), Math::max);
+            }
+            return m;
+        };
     }
 
-    private static void step(PrintStream out, String what) {
-        out.println();
-        out.println(what);
+    private int ping(List<String[]> rows, String what, List<byte[]> answers, Runnable send, int expectedType) {
+        answers.clear();
+        long sent = sim.clock().nanoTime();
+        send.run();
+        BooleanSupplier answered = () -> !answers.isEmpty();
+        boolean got = sim.runUntil(answered, Duration.ofSeconds(5))
+                && Byte.toUnsignedInt(answers.getFirst()[0]) == expectedType;
+        long rtt = sim.clock().nanoTime() - sent;
+        sim.run(Duration.ofMillis(100)); // let the rest of the answers (and duplicates) arrive
+        String result = !got ? "no answer" : expectedType == Icmpv6Message.PACKET_TOO_BIG ? "Packet Too Big"
+                : "answered";
+        rows.add(new String[] {what, result, got ? micros(rtt) : "-"});
+        return got ? 0 : 1;
     }
 
-    private static String indent(String text) {
-        return text.lines().map(l -> "   " + l + "\n").reduce("", String::concat);
+    private static String[] row(String what, boolean ok, long nanos) {
+        return new String[] {what, ok ? "echoed" : "no answer", ok ? micros(nanos) : "-"};
+    }
+
+    private static String micros(long nanos) {
+        return String.format("%.0f us", nanos / 1000.0);
+    }
+
+    private static byte[] payload(int size) {
+        byte[] p = new byte[size];
+        Arrays.fill(p, (byte) 'j');
+        return p;
+    }
+
+    /** The addresses of the Record Route option in an echo reply (a whole IPv4 packet). */
+    private static String recordedRoute(byte[] packet) {
+        if (packet == null || (packet[0] & 0xf) <= 5 || packet[20] != 7) {
+            return "(none)";
+        }
+        ByteBuffer b = ByteBuffer.wrap(packet);
+        int pointer = packet[22] & 0xff;
+        List<String> hops = new ArrayList<>();
+        for (int at = 23; at + 4 <= 20 + pointer - 1; at += 4) {
+            hops.add(new Ipv4Address(b.getInt(at)).toString());
+        }
+        return String.join(" -> ", hops);
     }
 }

@@ -10,12 +10,13 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         version = "jmbuf 0.1.0",
         description = {"BSD mbuf packet buffers with the new mbuf API, and a userland IPv4/IPv6 stack on them.",
-            "Without a command, jmbuf replays its embedded sample session through the stack (jmbuf replay)."},
-        subcommands = {ReplayCommand.class, DemoCommand.class, CommandLine.HelpCommand.class})
+            "Without a command, jmbuf runs its embedded network scenario (jmbuf demo)."},
+        subcommands = {DemoCommand.class, ReplayCommand.class, MbufDemoCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
     @Override
     public Integer call() throws Exception {
-        return new ReplayCommand().call();
+        return new CommandLine(new DemoCommand()).execute();
     }
 
     /**

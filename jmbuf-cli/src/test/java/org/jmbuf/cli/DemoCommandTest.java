@@ -30,7 +30,7 @@ class DemoCommandTest {
 
     @Test
     void demoShowsCopyOnWriteWithoutTouchingTheStorage() {
-        Run run = run("demo");
+        Run run = run("mbuf-demo");
         assertEquals(0, run.status(), run.err());
         assertTrue(run.out().contains("copy: \"HELLO, MBUF\"  original: \"hello, mbuf\"  storage: \"hello, mbuf\""),
                 run.out());
@@ -41,14 +41,14 @@ class DemoCommandTest {
 
     @Test
     void demoCutsIntoTheRequestedNumberOfSegments() {
-        Run run = run("demo", "--pieces", "5");
+        Run run = run("mbuf-demo", "--pieces", "5");
         assertEquals(0, run.status(), run.err());
         assertTrue(run.out().contains("segments=5]"), run.out());
     }
 
     @Test
     void badPiecesIsAUsageErrorWithAMessage() {
-        Run run = run("demo", "--pieces", "0");
+        Run run = run("mbuf-demo", "--pieces", "0");
         assertEquals(2, run.status());
         assertTrue(run.err().contains("--pieces must be between 1 and 8"), run.err());
     }

@@ -10,8 +10,8 @@ import org.junit.jupiter.api.Test;
 
 class ReplayCommandTest {
     @Test
-    void withoutArgumentsJmbufReplaysTheEmbeddedSampleCleanly() {
-        DemoCommandTest.Run run = DemoCommandTest.run();
+    void withoutFilesReplayUsesTheEmbeddedSampleCleanly() {
+        DemoCommandTest.Run run = DemoCommandTest.run("replay");
         assertEquals(0, run.status(), run.err());
         assertTrue(run.out().contains("replaying the embedded sample session"), run.out());
         String row = run.out().lines().filter(l -> l.startsWith("(embedded sample)")).findFirst().orElseThrow();

@@ -51,9 +51,19 @@ public final class Counters<E extends Enum<E> & Counter> {
         return title;
     }
 
-    /** {@code netstat -s} style: the title, then each non-zero counter as "number description". */
+    /**
+     * {@code netstat -s} style: the title, then each non-zero counter as "number description"; the empty
+     * string if every counter is zero.
+     */
     @Override
     public String toString() {
+        boolean any = false;
+        for (long v : values) {
+            any |= v != 0;
+        }
+        if (!any) {
+            return "";
+        }
         StringBuilder out = new StringBuilder(title).append(":\n");
         for (E e : type.getEnumConstants()) {
             long v = values[e.ordinal()];
