@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         version = "jmbuf 0.1.0",
         description = {"BSD mbuf packet buffers with the new mbuf API, and a userland IPv4/IPv6 stack on them.",
             "Without a command, jmbuf runs its embedded network scenario (jmbuf demo)."},
-        subcommands = {DemoCommand.class, ReplayCommand.class, MbufDemoCommand.class,
+        subcommands = {DemoCommand.class, ReplayCommand.class, TapCommand.class, MbufDemoCommand.class,
             CommandLine.HelpCommand.class})
 public final class Main implements java.util.concurrent.Callable<Integer> {
     @Override
