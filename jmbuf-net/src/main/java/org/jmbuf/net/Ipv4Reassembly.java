@@ -21,7 +21,8 @@ import org.jmbuf.wire.Ipv4Header;
  *     IPv4 analogue of RFC 5722). An exact duplicate is dropped alone.</li>
  * <li>A datagram that would exceed 65535 bytes (ping of death) is dropped.</li>
  * <li>Empty fragments, and fragments other than the last whose length is not a multiple of 8, are
- *     dropped.</li>
+ *     dropped; so are tiny fragments (RFC 1858, RFC 3128): a first fragment too short for its whole
+ *     transport header, and a TCP fragment at offset 8.</li>
  * <li>A second last fragment that disagrees on the end, or any fragment past the known end, drops the
  *     datagram.</li>
  * <li>Each queue holds at most {@link #MAX_FRAGMENTS_PER_DATAGRAM} fragments, and all queues together at
@@ -56,6 +57,8 @@ public final class Ipv4Reassembly {
         DUPLICATES("duplicate fragments dropped"),
         TOO_BIG("datagrams dropped for exceeding 65535 bytes"),
         BAD_FRAGMENT("fragments dropped for an empty or misaligned payload"),
+        TINY_FRAGMENT("fragments dropped as tiny-fragment attacks (first fragment without the whole transport"
+                + " header, or a TCP fragment at offset 8)"),
         BAD_END("datagrams dropped for conflicting last fragments or data past the end"),
         QUEUE_FULL("fragments dropped because their datagram holds the maximum"),
         LIMIT_REACHED("fragments dropped because the reassembly memory or datagram limit was reached"),
@@ -171,6 +174,15 @@ public final class Ipv4Reassembly {
             m.free();
             return null;
         }
+        int protocol = ip.protocol();
+        if (start == 0 && more && length < minimumTransportHeader(protocol)
+                || start == 8 && protocol == org.jmbuf.wire.IpProtocol.TCP) {
+            // RFC 1858 §3 and RFC 3128: a first fragment too short for the transport header, or a TCP
+            // fragment at offset 8 that would rewrite the flags a filter saw in the first one.
+            counters.increment(ReassemblyCounter.TINY_FRAGMENT);
+            m.free();
+            return null;
+        }
         Datagram d = queues.get(key);
         if (end + headerLength > 0xffff) {
             counters.increment(ReassemblyCounter.TOO_BIG);
@@ -239,6 +251,15 @@ public final class Ipv4Reassembly {
         d.bytes += charge(m);
         heldBytes += charge(m);
         return complete(d);
+    }
+
+    /** The smallest transport header a first fragment must hold whole (RFC 1858 §3.2): 0 if unknown. */
+    private static int minimumTransportHeader(int protocol) {
+        return switch (protocol) {
+            case org.jmbuf.wire.IpProtocol.TCP -> 20;
+            case org.jmbuf.wire.IpProtocol.UDP, org.jmbuf.wire.IpProtocol.ICMP -> 8;
+            default -> 0;
+        };
     }
 
     private static int charge(Mbuf m) {
