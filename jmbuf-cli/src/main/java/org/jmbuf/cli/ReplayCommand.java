@@ -27,7 +27,10 @@ import picocli.CommandLine.Parameters;
         footer = {"", "Examples:",
             "  jmbuf replay                         the embedded sample",
             "  jmbuf replay capture.pcapng          one file",
-            "  jmbuf replay --netstat *.pcap        several, with every counter of the stack"})
+            "  jmbuf replay --netstat *.pcap        several, with every counter of the stack",
+            "  jmbuf replay --ip 192.0.2.2/24 --write sent.pcapng in.pcap",
+            "                                       as host 192.0.2.2, keeping what it sent",
+            "  jmbuf replay --json *.pcapng         reports for machines"})
 final class ReplayCommand implements Callable<Integer> {
     @Parameters(paramLabel = "FILE", arity = "0..*", description = "Capture files (pcap or pcapng).")
     private List<Path> files = new ArrayList<>();
@@ -38,15 +41,44 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--no-progress", description = "Do not draw the progress bar on large files.")
     private boolean noProgress;
 
+    @Option(names = "--json", description = "Print the reports as JSON (for machines) instead of tables.")
+    private boolean json;
+
+    @Option(names = "--ip", paramLabel = "ADDRESS[/LEN]",
+            description = {"An address of the replay host (repeatable, either family). Without --ip the host",
+                "takes the destination of every unicast packet as its own."})
+    private List<String> addresses = new ArrayList<>();
+
+    @Option(names = "--write", paramLabel = "FILE",
+            description = "Write what the host sent (pcapng, raw IP) to FILE; one input file only.")
+    private Path write;
+
     @Override
     public Integer call() throws IOException {
         PrintStream out = System.out;
+        List<CaptureReplay.Assignment> assignments = new ArrayList<>();
+        try {
+            for (String a : addresses) {
+                assignments.add(CaptureReplay.Assignment.parse(a));
+            }
+        } catch (IllegalArgumentException e) {
+            System.err.println("jmbuf replay: " + e.getMessage());
+            return 2;
+        }
+        if (write != null && files.size() > 1) {
+            System.err.println("jmbuf replay: --write takes one input file, not " + files.size());
+            return 2;
+        }
+        CaptureReplay.Options options = new CaptureReplay.Options(assignments, write);
+        List<CaptureReplay.Report> reports = new ArrayList<>();
         List<Path> inputs = files;
         Path sample = null;
         if (inputs.isEmpty()) {
             sample = Files.createTempFile("jmbuf-sample-", ".pcapng");
             int frames = SampleCapture.write(sample);
-            out.printf("No capture given: replaying the embedded sample session (%d frames).%n%n", frames);
+            if (!json) {
+                out.printf("No capture given: replaying the embedded sample session (%d frames).%n%n", frames);
+            }
             inputs = List.of(sample);
         }
         int status = 0;
@@ -63,7 +95,7 @@ final class ReplayCommand implements Callable<Integer> {
                 ProgressBar bar = !noProgress && size > 16 << 20 ? new ProgressBar(System.err, file, size) : null;
                 CaptureReplay.Report r;
                 try {
-                    r = CaptureReplay.replay(file, pool, bar == null ? null : bar::update);
+                    r = CaptureReplay.replay(file, pool, options, bar == null ? null : bar::update);
                 } catch (IOException e) {
                     System.err.println("jmbuf replay: " + file + ": " + e.getMessage());
                     status = 1;
@@ -74,10 +106,11 @@ final class ReplayCommand implements Callable<Integer> {
                     }
                 }
                 String name = sample != null && file.equals(sample) ? "(embedded sample)" : file.toString();
+                reports.add(r);
                 rows.add(new String[] {name, Long.toString(r.packets()), Long.toString(r.ipv4()),
                         Long.toString(r.ipv6()), Long.toString(r.skipped()), Long.toString(r.sent()),
                         Integer.toString(r.failures().size()), r.formatError() == null ? "" : "truncated or corrupt"});
-                if (netstat) {
+                if (netstat && !json) {
                     out.println(name + ":");
                     out.print(r.netstat().indent(2));
                     out.println();
@@ -99,8 +132,15 @@ final class ReplayCommand implements Callable<Integer> {
                 Files.deleteIfExists(sample);
             }
         }
-        Table.print(out, new String[] {"capture", "packets", "IPv4", "IPv6", "skipped", "sent", "failures", "file"},
-                rows);
+        if (json) {
+            out.println(Json.reports(reports, sample));
+        } else {
+            Table.print(out, new String[] {"capture", "packets", "IPv4", "IPv6", "skipped", "sent", "failures",
+                "file"}, rows);
+            if (write != null) {
+                out.println("\nWhat the host sent is in " + write.toAbsolutePath());
+            }
+        }
         return status;
     }
 }

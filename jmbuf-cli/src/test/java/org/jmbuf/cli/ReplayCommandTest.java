@@ -46,4 +46,47 @@ class ReplayCommandTest {
         assertTrue(run.out().contains("total packets received"), run.out());
         assertTrue(run.out().contains("ip_printroute_asan.pcap"), run.out());
     }
+
+    @Test
+    void jsonReportsCountersByGroupAndName() {
+        DemoCommandTest.Run run = DemoCommandTest.run("replay", "--json");
+        assertEquals(0, run.status(), run.err());
+        String out = run.out().trim();
+        assertTrue(out.startsWith("[") && out.endsWith("]"), out);
+        assertTrue(out.contains("\"file\": \"(embedded sample)\""), out);
+        assertTrue(out.contains("\"failures\": []"), out);
+        assertTrue(out.contains("\"icmp\": {") && out.contains("\"ECHO_REQUESTS\": "), out);
+        assertTrue(!out.contains("No capture given"), "JSON only: " + out);
+    }
+
+    @Test
+    void givenAddressesAndTheSentTrafficWrittenToAFile(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path sample = dir.resolve("in.pcapng");
+        SampleCapture.write(sample);
+        Path sent = dir.resolve("sent.pcapng");
+        DemoCommandTest.Run run = DemoCommandTest.run("replay", "--ip", "192.0.2.2/24", "--ip", "2001:db8::2/64",
+                "--write", sent.toString(), "--netstat", sample.toString());
+        assertEquals(0, run.status(), run.out() + run.err());
+        assertTrue(run.out().contains("echo replies sent"), run.out());
+        int packets = 0;
+        try (org.jmbuf.io.CaptureReader reader = org.jmbuf.io.CaptureReader.open(sent)) {
+            for (org.jmbuf.io.CapturedPacket next = reader.next(); next != null; next = reader.next()) {
+                try (org.jmbuf.io.CapturedPacket p = next) {
+                    assertEquals(org.jmbuf.io.LinkType.RAW, p.linkType());
+                    packets++;
+                }
+            }
+        }
+        assertTrue(packets >= 4, packets + " packets sent");
+    }
+
+    @Test
+    void badOptionsAreUsageErrors() {
+        DemoCommandTest.Run bad = DemoCommandTest.run("replay", "--ip", "192.0.2.2/40");
+        assertEquals(2, bad.status());
+        assertTrue(bad.err().contains("bad prefix length in 192.0.2.2/40"), bad.err());
+        DemoCommandTest.Run two = DemoCommandTest.run("replay", "--write", "x.pcapng", "a.pcap", "b.pcap");
+        assertEquals(2, two.status());
+        assertTrue(two.err().contains("--write takes one input file"), two.err());
+    }
 }

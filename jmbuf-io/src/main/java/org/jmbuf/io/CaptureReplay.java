@@ -5,16 +5,20 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.function.LongConsumer;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.MbufPool;
+import org.jmbuf.net.Counters;
 import org.jmbuf.net.Host;
 import org.jmbuf.net.ManualClock;
 import org.jmbuf.net.RawIpInterface;
 import org.jmbuf.net.Timers;
+import org.jmbuf.wire.IpAddress;
 import org.jmbuf.wire.Ipv4Address;
 import org.jmbuf.wire.Ipv6Address;
 
@@ -47,7 +51,46 @@ public final class CaptureReplay {
      * @param formatError the capture's own format error, if it ended with one (after its good packets), or null
      */
     public record Report(Path file, long packets, long bytes, long ipv4, long ipv6, long skipped, long sent,
-            String netstat, List<String> failures, String formatError) {
+            String netstat, Map<String, Map<String, Long>> counters, List<String> failures, String formatError) {
+    }
+
+    /**
+     * How to replay.
+     *
+     * @param addresses   the host's addresses; if empty, the host adopts the destination of every unicast
+     *                    packet as its own (so packets reach the upper layers)
+     * @param sentCapture where to write (pcapng, raw IP) what the host sent, or null
+     */
+    public record Options(List<Assignment> addresses, Path sentCapture) {
+        /** Adopt destinations, write nothing. */
+        public static final Options DEFAULT = new Options(List.of(), null);
+
+        public Options {
+            addresses = List.copyOf(addresses);
+        }
+    }
+
+    /** An address of the replay host with its prefix length. */
+    public record Assignment(IpAddress address, int prefixLength) {
+        /**
+         * Parses {@code ADDRESS/LENGTH} (the length defaults to a host route: 32 or 128).
+         *
+         * @throws IllegalArgumentException if the text is not an address with an optional prefix length
+         */
+        public static Assignment parse(String text) {
+            int slash = text.indexOf('/');
+            IpAddress address = IpAddress.parse(slash < 0 ? text : text.substring(0, slash));
+            int max = address.version() == 4 ? 32 : 128;
+            int length = max;
+            if (slash >= 0) {
+                String p = text.substring(slash + 1);
+                if (p.isEmpty() || !p.chars().allMatch(c -> c >= '0' && c <= '9') || Integer.parseInt(p) > max) {
+                    throw new IllegalArgumentException("bad prefix length in " + text + " (want ADDRESS/0.." + max + ")");
+                }
+                length = Integer.parseInt(p);
+            }
+            return new Assignment(address, length);
+        }
     }
 
     private CaptureReplay() {
@@ -61,7 +104,28 @@ public final class CaptureReplay {
      * @throws IOException if the file cannot be opened or mapped
      */
     public static Report replay(Path file, MbufPool pool, LongConsumer progress) throws IOException {
+        return replay(file, pool, Options.DEFAULT, progress);
+    }
+
+    /**
+     * Replays {@code file} into a new host allocating from {@code pool}, as {@code options} say.
+     *
+     * @param progress called now and then with the number of file bytes read so far; may be null
+     * @throws IOException if the file cannot be opened or mapped, or the sent capture cannot be written
+     */
+    public static Report replay(Path file, MbufPool pool, Options options, LongConsumer progress)
+            throws IOException {
         Objects.requireNonNull(pool, "pool");
+        CaptureWriter sentWriter = options.sentCapture() == null ? null
+                : CaptureWriter.builder(CaptureFormat.PCAPNG).linkType(LinkType.RAW).interfaceName("cap0")
+                        .open(options.sentCapture());
+        try (sentWriter) {
+            return replay(file, pool, options, progress, sentWriter);
+        }
+    }
+
+    private static Report replay(Path file, MbufPool pool, Options options, LongConsumer progress,
+            CaptureWriter sentWriter) throws IOException {
         ManualClock clock = new ManualClock();
         Timers timers = new Timers(clock);
         long[] sent = {0};
@@ -73,11 +137,31 @@ public final class CaptureReplay {
         long skipped = 0;
         String formatError = null;
         Host host = new Host("replay", pool, timers);
+        Instant[] now = {Instant.EPOCH};
+        IOException[] writeFailure = {null};
         RawIpInterface tun = host.attach(new RawIpInterface("cap0", 65535, m -> {
-            sent[0]++;
-            m.free();
+            try (m) {
+                sent[0]++;
+                if (sentWriter != null && writeFailure[0] == null) {
+                    sentWriter.write(m, now[0].plusNanos(clock.nanoTime()));
+                }
+            } catch (IOException e) {
+                writeFailure[0] = e;
+            }
         }));
         host.ipv6().enable(tun);
+        boolean adopt = options.addresses().isEmpty();
+        for (Assignment a : options.addresses()) {
+            switch (a.address()) {
+                case Ipv4Address v4 -> host.addIpv4(tun, v4, a.prefixLength());
+                case Ipv6Address v6 -> host.ipv6().addAddress(tun, v6, a.prefixLength());
+            }
+        }
+        if (!adopt) {
+            clock.advance(Duration.ofSeconds(3)); // duplicate address detection of the given IPv6 addresses
+            timers.runDue();
+            host.poll();
+        }
         // Everything is on the link: replies go back out of cap0 (where they are counted and freed).
         host.routes().add(new org.jmbuf.net.Routes.Route(Ipv4Address.ANY, 0, tun, null));
         host.ipv6().addRoute(new org.jmbuf.net.Ipv6.Route(Ipv6Address.UNSPECIFIED, 0, tun, null));
@@ -104,6 +188,7 @@ public final class CaptureReplay {
                     long nanos = packet.timestampNanos();
                     if (firstTimestamp == Long.MIN_VALUE) {
                         firstTimestamp = nanos;
+                        now[0] = when.minusNanos(clock.nanoTime());
                     }
                     clock.setNanos(Math.max(clock.nanoTime(), nanos - firstTimestamp));
                 }
@@ -120,10 +205,14 @@ public final class CaptureReplay {
                     m.adj(network.get().offset());
                     if (version == 4) {
                         ipv4++;
-                        adoptIpv4Destination(host, tun, m);
+                        if (adopt) {
+                            adoptIpv4Destination(host, tun, m);
+                        }
                     } else {
                         ipv6++;
-                        adoptIpv6Destination(host, tun, m, clock, timers);
+                        if (adopt) {
+                            adoptIpv6Destination(host, tun, m, clock, timers);
+                        }
                     }
                     tun.receive(m);
                     while (host.poll() > 0 || timers.runDue() > 0) {
@@ -143,8 +232,19 @@ public final class CaptureReplay {
         } finally {
             host.close();
         }
-        return new Report(file, packets, bytes, ipv4, ipv6, skipped, sent[0], host.netstat(), List.copyOf(failures),
-                formatError);
+        if (writeFailure[0] != null) {
+            throw writeFailure[0];
+        }
+        Map<String, Map<String, Long>> counters = new LinkedHashMap<>();
+        for (Counters<?> group : host.counters()) {
+            group.snapshot().forEach((counter, value) -> {
+                if (value != 0) {
+                    counters.computeIfAbsent(group.title(), t -> new LinkedHashMap<>()).put(counter.name(), value);
+                }
+            });
+        }
+        return new Report(file, packets, bytes, ipv4, ipv6, skipped, sent[0], host.netstat(), counters,
+                List.copyOf(failures), formatError);
     }
 
     private static void adoptIpv4Destination(Host host, RawIpInterface tun, Mbuf m) {

@@ -219,14 +219,25 @@ public final class Host implements AutoCloseable {
     /** Every counter of the host, as {@code netstat -s} prints them (zero counters left out). */
     public String netstat() {
         StringBuilder out = new StringBuilder();
-        for (NetworkInterface ifp : interfaces) {
-            out.append(ifp.counters());
+        for (Counters<?> group : counters()) {
+            out.append(group);
         }
-        out.append(ipv4.counters()).append(ipv4.reassembly().counters()).append(icmp.counters())
-                .append(udp.counters()).append(arp.counters());
-        out.append(ipv6.counters()).append(ipv6.reassembly().counters()).append(ipv6.icmpv6().counters())
-                .append(ipv6.nd().counters());
         return out.toString();
+    }
+
+    /**
+     * Every group of counters of the host, in {@link #netstat()} order: each interface's, then IPv4,
+     * reassembly, ICMP, UDP, ARP, IPv6, its reassembly, ICMPv6 and neighbour discovery.
+     */
+    public List<Counters<?>> counters() {
+        List<Counters<?>> groups = new ArrayList<>();
+        for (NetworkInterface ifp : interfaces) {
+            groups.add(ifp.counters());
+        }
+        groups.addAll(List.of(ipv4.counters(), ipv4.reassembly().counters(), icmp.counters(), udp.counters(),
+                arp.counters(), ipv6.counters(), ipv6.reassembly().counters(), ipv6.icmpv6().counters(),
+                ipv6.nd().counters()));
+        return groups;
     }
 
     /** Frees everything the host holds: queued frames, ARP hold queues, reassembly queues. */
