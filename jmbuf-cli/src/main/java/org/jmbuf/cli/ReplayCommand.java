@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import org.jmbuf.buf.MbufPool;
+import org.jmbuf.io.CaptureFormatException;
 import org.jmbuf.io.CaptureReplay;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -98,6 +99,11 @@ final class ReplayCommand implements Callable<Integer> {
                     r = CaptureReplay.replay(file, pool, options, bar == null ? null : bar::update);
                 } catch (IOException e) {
                     System.err.println("jmbuf replay: " + file + ": " + e.getMessage());
+                    status = 1;
+                    continue;
+                } catch (CaptureFormatException e) {
+                    System.err.println("jmbuf replay: " + e.getMessage()); // names the file and the offset
+                    rows.add(new String[] {file.toString(), "0", "0", "0", "0", "0", "0", "not a capture"});
                     status = 1;
                     continue;
                 } finally {

@@ -89,4 +89,32 @@ class ReplayCommandTest {
         assertEquals(2, two.status());
         assertTrue(two.err().contains("--write takes one input file"), two.err());
     }
+
+    @Test
+    void everyCorpusFileReplaysWithAReportAndNoExceptionTrace() throws Exception {
+        Path corpus = null;
+        for (Path p = Path.of(System.getProperty("user.dir")).toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isDirectory(p.resolve("shared/captures/tcpdump"))) {
+                corpus = p.resolve("shared/captures/tcpdump");
+                break;
+            }
+        }
+        if (corpus == null) {
+            System.out.println("SKIPPED: shared/captures/tcpdump not found above " + System.getProperty("user.dir"));
+            Assumptions.abort("the capture corpus is not beside the repository");
+        }
+        java.util.List<String> args = new java.util.ArrayList<>(java.util.List.of("replay"));
+        try (java.util.stream.Stream<Path> files = Files.list(corpus)) {
+            files.sorted().forEach(f -> args.add(f.toString()));
+        }
+        DemoCommandTest.Run run = DemoCommandTest.run(args.toArray(String[]::new));
+        // LICENSE sits in the folder and is not a capture: reported, and the run says so by its status.
+        assertEquals(1, run.status());
+        assertTrue(run.err().contains("LICENSE: at offset 0: unknown magic number"), run.err());
+        assertTrue(!run.err().contains("\tat ") && !run.err().contains("Exception"), "no trace:\n" + run.err());
+        assertTrue(!run.err().contains("the stack failed"), run.err());
+        for (String name : new String[] {"icmpv6.pcap", "ip6_frag_asan.pcap", "tfo-5c1fa7f9ae91.pcap", "LICENSE"}) {
+            assertTrue(run.out().lines().anyMatch(l -> l.contains(name)), "a row for " + name + "\n" + run.out());
+        }
+    }
 }
