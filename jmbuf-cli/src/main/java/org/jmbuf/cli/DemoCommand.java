@@ -155,11 +155,12 @@ final class DemoCommand implements Callable<Integer> {
             out.println("\nRoute recorded by ping -R: " + route);
 
             out.println("\nCounters that changed:");
+            List<String[]> counterRows = new ArrayList<>();
             for (Host h : List.of(a, r, b)) {
-                out.println("  " + h.name() + ":");
-                out.print(h.netstat().indent(4));
+                CounterTable.addRows(counterRows, h.name(), h.counters());
             }
-            out.println("Pool use per owner (most segments held at once):");
+            CounterTable.print(out, true, counterRows);
+            out.println("\nPool use per owner (most segments held at once):");
             List<String[]> owners = new ArrayList<>();
             peak.forEach((owner, max) -> {
                 if (max > 0) {

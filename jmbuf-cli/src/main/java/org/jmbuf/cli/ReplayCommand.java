@@ -36,7 +36,7 @@ final class ReplayCommand implements Callable<Integer> {
     @Parameters(paramLabel = "FILE", arity = "0..*", description = "Capture files (pcap or pcapng).")
     private List<Path> files = new ArrayList<>();
 
-    @Option(names = "--netstat", description = "Also print the host's counters for each file (netstat -s style).")
+    @Option(names = "--netstat", description = "Also print the host's counters for each file (every non-zero counter, as a table).")
     private boolean netstat;
 
     @Option(names = "--no-progress", description = "Do not draw the progress bar on large files.")
@@ -118,7 +118,7 @@ final class ReplayCommand implements Callable<Integer> {
                         Integer.toString(r.failures().size()), r.formatError() == null ? "" : "truncated or corrupt"});
                 if (netstat && !json) {
                     out.println(name + ":");
-                    out.print(r.netstat().indent(2));
+                    CounterTable.print(out, null, r.groups());
                     out.println();
                 }
                 for (String failure : r.failures()) {

@@ -121,15 +121,15 @@ final class TapCommand implements Callable<Integer> {
                     break;
                 }
                 if (System.nanoTime() >= nextStats) {
-                    out.print(link.call(host::netstat, Duration.ofSeconds(5)));
+                    CounterTable.print(out, null, link.call(host::counters, Duration.ofSeconds(5)));
                     nextStats += TimeUnit.SECONDS.toNanos(statsEvery);
                 }
             }
             out.println("Counters:");
-            out.print(link.call(() -> {
+            CounterTable.print(out, null, link.call(() -> {
                 echo.close();
-                return host.netstat();
-            }, Duration.ofSeconds(5)).indent(2));
+                return host.counters();
+            }, Duration.ofSeconds(5)));
             if (link.failure() != null) {
                 System.err.println("jmbuf tap: the host stopped: " + link.failure());
                 return 1;

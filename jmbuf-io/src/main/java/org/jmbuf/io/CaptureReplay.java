@@ -47,11 +47,13 @@ public final class CaptureReplay {
      * @param skipped   packets of a link type or EtherType the stack does not take (ARP, PPP, ...)
      * @param sent      packets the host sent in reply (echo replies, errors, neighbour discovery)
      * @param netstat   the host's counters, {@code netstat -s} style
+     * @param groups    the host's counter groups themselves (for tables), as {@link Host#counters()}
      * @param failures  one line per exception the stack threw (none means the stack survived every packet)
      * @param formatError the capture's own format error, if it ended with one (after its good packets), or null
      */
     public record Report(Path file, long packets, long bytes, long ipv4, long ipv6, long skipped, long sent,
-            String netstat, Map<String, Map<String, Long>> counters, List<String> failures, String formatError) {
+            String netstat, List<Counters<?>> groups, Map<String, Map<String, Long>> counters, List<String> failures,
+            String formatError) {
     }
 
     /**
@@ -243,8 +245,8 @@ public final class CaptureReplay {
                 }
             });
         }
-        return new Report(file, packets, bytes, ipv4, ipv6, skipped, sent[0], host.netstat(), counters,
-                List.copyOf(failures), formatError);
+        return new Report(file, packets, bytes, ipv4, ipv6, skipped, sent[0], host.netstat(), host.counters(),
+                counters, List.copyOf(failures), formatError);
     }
 
     private static void adoptIpv4Destination(Host host, RawIpInterface tun, Mbuf m) {
