@@ -22,7 +22,8 @@ import picocli.CommandLine.Option;
         description = {
             "Show an mbuf chain being built, shared, copied on write and pulled up.",
             "The packet is an embedded IPv4/UDP datagram held in read-only storage, as a capture",
-            "file or a paravirtual driver would hand it over."})
+            "file or a paravirtual driver would hand it over."},
+        footer = {"", "Examples:", "  jmbuf mbuf-demo", "  jmbuf mbuf-demo --pieces 5"})
 final class MbufDemoCommand implements Callable<Integer> {
     /** An IPv4/UDP datagram from 192.0.2.1:5353 to 198.51.100.7:53 carrying "hello, mbuf". */
     private static final byte[] DATAGRAM = HexFormat.of().parseHex(

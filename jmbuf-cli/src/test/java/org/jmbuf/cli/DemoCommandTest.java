@@ -62,6 +62,15 @@ class DemoCommandTest {
         assertTrue(run.out().contains("demo"), run.out());
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.ValueSource(strings = {"demo", "replay", "tap", "mbuf-demo"})
+    void everyCommandHasHelpWithExamples(String command) {
+        Run run = run(command, "--help");
+        assertEquals(0, run.status(), run.err());
+        assertTrue(run.out().contains("Usage: jmbuf " + command), run.out());
+        assertTrue(run.out().contains("Examples:"), run.out());
+    }
+
     static Run runMain(String... args) {
         return run(args);
     }
