@@ -1213,13 +1213,14 @@ public final class Mbuf implements AutoCloseable {
         boolean inOne = off + len <= foundStart + found.length;
         if (inOne && writable && found.isReadOnly()) {
             commitCopyOnWrite(planCopyOnWrite(off, len, true));
+            locate(off); // the bytes moved into a copy
         } else if (!inOne) {
             makeContiguous(off, off + len, writable);
+            locate(off); // the bytes moved into one segment
         }
         if (region) {
             regions.add(off, off + len);
         }
-        locate(off);
         MemorySegment view = found.view(off - foundStart, len, writable);
         check();
         return view;
