@@ -1,10 +1,7 @@
 package org.jmbuf.net;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.MbufOwner;
@@ -80,23 +77,9 @@ public final class Ipv4Reassembly {
 
     private record Key(Ipv4Address source, Ipv4Address destination, int identification, int protocol) { }
 
-    private static final class Fragment {
-        final int start;
-        final int end;
-        final Mbuf data; // the first fragment keeps its header; later ones are payload only
-
-        Fragment(int start, int end, Mbuf data) {
-            this.start = start;
-            this.end = end;
-            this.data = data;
-        }
-    }
-
     private final class Datagram {
         final Key key;
-        final List<Fragment> fragments = new ArrayList<>();
-        int end = -1; // known once the last fragment arrives
-        int bytes;
+        final FragmentList fragments = new FragmentList();
         Timers.Timer timer;
 
         Datagram(Key key) {
@@ -105,11 +88,7 @@ public final class Ipv4Reassembly {
 
         void free() {
             timer.cancel();
-            for (Fragment f : fragments) {
-                f.data.free();
-            }
-            heldBytes -= bytes;
-            fragments.clear();
+            heldBytes -= fragments.freeAll();
         }
     }
 
@@ -193,7 +172,7 @@ public final class Ipv4Reassembly {
             return null;
         }
         if (d == null) {
-            if (queues.size() >= MAX_DATAGRAMS || heldBytes + charge(m) > MAX_BYTES) {
+            if (queues.size() >= MAX_DATAGRAMS || heldBytes + FragmentList.charge(m) > MAX_BYTES) {
                 counters.increment(ReassemblyCounter.LIMIT_REACHED);
                 m.free();
                 return null;
@@ -202,41 +181,28 @@ public final class Ipv4Reassembly {
             Datagram expiring = d;
             d.timer = host.timers().schedule(TIMEOUT, () -> expire(expiring));
             queues.put(key, d);
-        } else if (heldBytes + charge(m) > MAX_BYTES) {
+        } else if (heldBytes + FragmentList.charge(m) > MAX_BYTES) {
             counters.increment(ReassemblyCounter.LIMIT_REACHED);
             m.free();
             return null;
         }
-        if (!more) {
-            if (d.end >= 0 && d.end != end || anyEndsAfter(d, end)) {
-                counters.increment(ReassemblyCounter.BAD_END);
-                m.free();
-                discard(d);
-                return null;
-            }
-            d.end = end;
-        } else if (d.end >= 0 && end > d.end) {
+        if (!d.fragments.acceptEnd(end, more)) {
             counters.increment(ReassemblyCounter.BAD_END);
             m.free();
             discard(d);
             return null;
         }
-        int insertAt = 0;
-        for (Fragment f : d.fragments) {
-            if (f.start == start && f.end == end) {
-                counters.increment(ReassemblyCounter.DUPLICATES);
-                m.free();
-                return null;
-            }
-            if (start < f.end && f.start < end) {
-                counters.increment(ReassemblyCounter.OVERLAPS);
-                m.free();
-                discard(d);
-                return null;
-            }
-            if (f.start < start) {
-                insertAt++;
-            }
+        int index = d.fragments.place(start, end);
+        if (index == FragmentList.DUPLICATE) {
+            counters.increment(ReassemblyCounter.DUPLICATES);
+            m.free();
+            return null;
+        }
+        if (index == FragmentList.OVERLAP) {
+            counters.increment(ReassemblyCounter.OVERLAPS);
+            m.free();
+            discard(d);
+            return null;
         }
         if (d.fragments.size() >= MAX_FRAGMENTS_PER_DATAGRAM) {
             counters.increment(ReassemblyCounter.QUEUE_FULL);
@@ -247,9 +213,7 @@ public final class Ipv4Reassembly {
             m.adj(headerLength);
         }
         m.claim(owner);
-        d.fragments.add(insertAt, new Fragment(start, end, m));
-        d.bytes += charge(m);
-        heldBytes += charge(m);
+        heldBytes += d.fragments.add(index, start, end, m);
         return complete(d);
     }
 
@@ -262,45 +226,22 @@ public final class Ipv4Reassembly {
         };
     }
 
-    private static int charge(Mbuf m) {
-        return Math.max(m.length(), org.jmbuf.buf.MbufPool.MSIZE);
-    }
-
-    private static boolean anyEndsAfter(Datagram d, int end) {
-        for (Fragment f : d.fragments) {
-            if (f.end > end) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private Mbuf complete(Datagram d) {
-        if (d.end < 0 || d.fragments.getFirst().start != 0) {
+        if (!d.fragments.isComplete()) {
             return null;
         }
-        int covered = 0;
-        for (Fragment f : d.fragments) {
-            if (f.start != covered) {
-                return null;
-            }
-            covered = f.end;
-        }
-        if (covered != d.end) {
-            return null;
-        }
-        Mbuf first = d.fragments.getFirst().data;
+        Mbuf first = d.fragments.first();
         int headerLength = (first.byteAt(0) & 0xf) * 4;
         // Out of the queues before anything can allocate: an allocation may run the drain hook.
         queues.remove(d.key);
-        if (headerLength + d.end > 0xffff) {
+        if (headerLength + d.fragments.end() > 0xffff) {
             counters.increment(ReassemblyCounter.TOO_BIG); // fragment 0's options push it past 65535
             d.free();
             return null;
         }
         try {
             Ipv4Header header = Ipv4Header.of(first.ptrRw(0, headerLength));
-            header.setTotalLength(headerLength + d.end);
+            header.setTotalLength(headerLength + d.fragments.end());
             header.setFlagsAndFragmentOffset(header.flagsAndFragmentOffset() & Ipv4Header.DONT_FRAGMENT);
             header.fillChecksum();
         } catch (NoBufferSpaceException e) {
@@ -309,12 +250,10 @@ public final class Ipv4Reassembly {
             return null;
         }
         d.timer.cancel();
-        heldBytes -= d.bytes;
-        Iterator<Fragment> rest = d.fragments.iterator();
-        rest.next();
-        while (rest.hasNext()) {
-            first.cat(rest.next().data);
+        for (Mbuf next : d.fragments.rest()) {
+            first.cat(next);
         }
+        heldBytes -= d.fragments.release();
         first.claim(host.pool().unknownOwner(org.jmbuf.buf.MbufType.DATA));
         return first;
     }
@@ -330,8 +269,8 @@ public final class Ipv4Reassembly {
         }
         counters.increment(ReassemblyCounter.TIMED_OUT);
         queues.remove(d.key);
-        if (!d.fragments.isEmpty() && d.fragments.getFirst().start == 0) {
-            host.icmp().error(d.fragments.getFirst().data, IcmpMessage.TIME_EXCEEDED,
+        if (d.fragments.hasFirst()) {
+            host.icmp().error(d.fragments.first(), IcmpMessage.TIME_EXCEEDED,
                     IcmpMessage.TIME_EXCEEDED_REASSEMBLY, 0);
         }
         d.free();

@@ -1,10 +1,7 @@
 package org.jmbuf.net;
 
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.MbufOwner;
@@ -88,13 +85,9 @@ public final class Ipv6Reassembly {
 
     private record Key(Ipv6Address source, Ipv6Address destination, int identification) { }
 
-    private record Fragment(int start, int end, Mbuf data) { }
-
     private final class Queue {
         final Key key;
-        final List<Fragment> fragments = new ArrayList<>();
-        int end = -1;
-        int bytes;
+        final FragmentList fragments = new FragmentList();
         /** From fragment 0: the offset of its Fragment header, the Next Header field naming it, and its Next Header. */
         int fragmentHeaderOffset;
         int previousNextHeader;
@@ -107,11 +100,7 @@ public final class Ipv6Reassembly {
 
         void free() {
             timer.cancel();
-            for (Fragment f : fragments) {
-                f.data.free();
-            }
-            heldBytes -= bytes;
-            fragments.clear();
+            heldBytes -= fragments.freeAll();
         }
     }
 
@@ -212,38 +201,27 @@ public final class Ipv6Reassembly {
         Key key = new Key(ip.source(), ip.destination(), identification);
         Queue q = queues.get(key);
         if (q == null) {
-            if (queues.size() >= MAX_PACKETS || heldBytes + m.length() > MAX_BYTES) {
+            if (queues.size() >= MAX_PACKETS || heldBytes + FragmentList.charge(m) > MAX_BYTES) {
                 return drop(m, ReassemblyCounter.LIMIT_REACHED);
             }
             q = new Queue(key);
             Queue expiring = q;
             q.timer = host.timers().schedule(TIMEOUT, () -> expire(expiring));
             queues.put(key, q);
-        } else if (heldBytes + m.length() > MAX_BYTES) {
+        } else if (heldBytes + FragmentList.charge(m) > MAX_BYTES) {
             return drop(m, ReassemblyCounter.LIMIT_REACHED);
         }
-        if (!more) {
-            if (q.end >= 0 && q.end != end || endsAfter(q, end)) {
-                discard(q);
-                return drop(m, ReassemblyCounter.BAD_END);
-            }
-            q.end = end;
-        } else if (q.end >= 0 && end > q.end) {
+        if (!q.fragments.acceptEnd(end, more)) {
             discard(q);
             return drop(m, ReassemblyCounter.BAD_END);
         }
-        int insertAt = 0;
-        for (Fragment f : q.fragments) {
-            if (f.start == start && f.end == end) {
-                return drop(m, ReassemblyCounter.DUPLICATES);
-            }
-            if (start < f.end && f.start < end) {
-                discard(q); // RFC 5722: abandon the whole packet
-                return drop(m, ReassemblyCounter.OVERLAPS);
-            }
-            if (f.start < start) {
-                insertAt++;
-            }
+        int index = q.fragments.place(start, end);
+        if (index == FragmentList.DUPLICATE) {
+            return drop(m, ReassemblyCounter.DUPLICATES);
+        }
+        if (index == FragmentList.OVERLAP) {
+            discard(q); // RFC 5722: abandon the whole packet
+            return drop(m, ReassemblyCounter.OVERLAPS);
         }
         if (q.fragments.size() >= MAX_FRAGMENTS_PER_PACKET) {
             return drop(m, ReassemblyCounter.QUEUE_FULL);
@@ -256,9 +234,7 @@ public final class Ipv6Reassembly {
             m.adj(payloadStart);
         }
         m.claim(owner);
-        q.fragments.add(insertAt, new Fragment(start, end, m));
-        q.bytes += m.length();
-        heldBytes += m.length();
+        heldBytes += q.fragments.add(index, start, end, m);
         Mbuf whole = complete(q);
         if (whole == null) {
             return Ipv6.DONE;
@@ -268,15 +244,6 @@ public final class Ipv6Reassembly {
         in.offset = q.fragmentHeaderOffset;
         in.previousNextHeader = q.previousNextHeader;
         return q.nextHeader;
-    }
-
-    private static boolean endsAfter(Queue q, int end) {
-        for (Fragment f : q.fragments) {
-            if (f.end > end) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /**
@@ -335,20 +302,13 @@ public final class Ipv6Reassembly {
     }
 
     private Mbuf complete(Queue q) {
-        if (q.end < 0 || q.fragments.getFirst().start != 0) {
+        if (!q.fragments.isComplete()) {
             return null;
         }
-        int covered = 0;
-        for (Fragment f : q.fragments) {
-            if (f.start != covered) {
-                return null;
-            }
-            covered = f.end;
-        }
-        if (covered != q.end) {
-            return null;
-        }
-        Mbuf first = q.fragments.getFirst().data;
+        // Out of the queues before anything can allocate: an allocation may run the drain hook.
+        q.timer.cancel();
+        queues.remove(q.key);
+        Mbuf first = q.fragments.first();
         try {
             // Cut the Fragment header out of the first fragment, then append the others.
             Mbuf rest = first.split(q.fragmentHeaderOffset);
@@ -360,14 +320,10 @@ public final class Ipv6Reassembly {
             discard(q);
             return null;
         }
-        q.timer.cancel();
-        queues.remove(q.key);
-        heldBytes -= q.bytes;
-        Iterator<Fragment> others = q.fragments.iterator();
-        others.next();
-        while (others.hasNext()) {
-            first.cat(others.next().data);
+        for (Mbuf next : q.fragments.rest()) {
+            first.cat(next);
         }
+        heldBytes -= q.fragments.release();
         try {
             Ipv6Header.of(first.ptrRw(0, Ipv6Header.MIN_LENGTH))
                     .setPayloadLength(first.length() - Ipv6Header.MIN_LENGTH);
@@ -391,8 +347,8 @@ public final class Ipv6Reassembly {
         }
         counters.increment(ReassemblyCounter.TIMED_OUT);
         queues.remove(q.key);
-        if (!q.fragments.isEmpty() && q.fragments.getFirst().start == 0) {
-            ipv6.icmpv6().error(q.fragments.getFirst().data, Icmpv6Message.TIME_EXCEEDED,
+        if (q.fragments.hasFirst()) {
+            ipv6.icmpv6().error(q.fragments.first(), Icmpv6Message.TIME_EXCEEDED,
                     Icmpv6Message.TIME_EXCEEDED_REASSEMBLY, 0, false);
         }
         q.free();
