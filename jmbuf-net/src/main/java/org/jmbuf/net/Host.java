@@ -32,6 +32,7 @@ public final class Host implements AutoCloseable {
     private final Icmp icmp;
     private final Udp udp;
     private final Ipv6 ipv6;
+    private final Tcp tcp;
 
     /** A host named {@code name} that allocates from {@code pool} and schedules on {@code timers}. */
     public Host(String name, MbufPool pool, Timers timers) {
@@ -44,7 +45,9 @@ public final class Host implements AutoCloseable {
         this.icmp = new Icmp(this);
         this.udp = new Udp(this);
         this.ipv6 = new Ipv6(this);
+        this.tcp = new Tcp(this);
         ipv6.setProtocol(org.jmbuf.wire.IpProtocol.UDP, udp::input6);
+        ipv6.setProtocol(org.jmbuf.wire.IpProtocol.TCP, tcp::input6);
         this.loopback = new LoopbackInterface("lo0");
         attach(loopback);
         addIpv4(loopback, Ipv4Address.parse("127.0.0.1"), 8);
@@ -80,6 +83,10 @@ public final class Host implements AutoCloseable {
 
     public Udp udp() {
         return udp;
+    }
+
+    public Tcp tcp() {
+        return tcp;
     }
 
     public Ipv6 ipv6() {
@@ -235,6 +242,7 @@ public final class Host implements AutoCloseable {
             groups.add(ifp.counters());
         }
         groups.addAll(List.of(ipv4.counters(), ipv4.reassembly().counters(), icmp.counters(), udp.counters(),
+                tcp.counters(),
                 arp.counters(), ipv6.counters(), ipv6.reassembly().counters(), ipv6.icmpv6().counters(),
                 ipv6.nd().counters()));
         return groups;
@@ -246,6 +254,7 @@ public final class Host implements AutoCloseable {
         for (NetworkInterface ifp : interfaces) {
             ifp.inputQueue().purge();
         }
+        tcp.close();
         arp.flush();
         ipv4.reassembly().close();
         ipv6.close();

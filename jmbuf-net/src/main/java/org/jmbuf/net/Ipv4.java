@@ -264,6 +264,10 @@ public final class Ipv4 {
                 counters.increment(Ipv4Counter.DELIVERED);
                 host.udp().input(ifp, m, headerLength);
             }
+            case IpProtocol.TCP -> {
+                counters.increment(Ipv4Counter.DELIVERED);
+                host.tcp().input(ifp, m, headerLength);
+            }
             default -> {
                 counters.increment(Ipv4Counter.NO_PROTOCOL);
                 host.icmp().error(m, IcmpMessage.DESTINATION_UNREACHABLE, IcmpMessage.UNREACHABLE_PROTOCOL, 0);
@@ -399,6 +403,15 @@ public final class Ipv4 {
     }
 
     private static final byte[] NO_OPTIONS = new byte[0];
+
+    /** The MTU of the interface a packet to {@code destination} leaves by (576 if there is no route). */
+    int mtuTowards(Ipv4Address destination) {
+        if (host.hasIpv4(destination)) {
+            return host.loopback().mtu();
+        }
+        Routes.Route route = host.routes().lookup(destination);
+        return route == null ? 576 : route.ifp().mtu();
+    }
 
     /**
      * {@code ip_output} with options: as {@link #output(Mbuf, Ipv4Address, Ipv4Address, int, int, boolean)},

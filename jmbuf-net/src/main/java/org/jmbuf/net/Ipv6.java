@@ -901,6 +901,26 @@ public final class Ipv6 {
         return fragment(path, payload, mtu);
     }
 
+    /** The path MTU towards {@code destination} (the IPv6 minimum, 1280, if there is no route). */
+    int mtuTowards(Ipv6Address destination) {
+        Path path = route(destination);
+        return path == null ? MINIMUM_MTU : pathMtu(path.ifp, destination);
+    }
+
+    /**
+     * The source address a packet to {@code destination} would get ({@code in6_selectsrc}), its zone
+     * embedded if it is link-local; null if there is no route or no usable address.
+     */
+    Ipv6Address sourceFor(Ipv6Address destination) {
+        Path path = route(destination);
+        if (path == null) {
+            return null;
+        }
+        NetworkInterface ifp = path.owner != null ? path.owner : path.ifp;
+        Ipv6Address source = selectSource(ifp, destination);
+        return source != null && Ipv6Scope.isScoped(source) ? Ipv6Scope.embed(source, ifp.index()) : source;
+    }
+
     /** The route to {@code destination}: interface and next hop; null if there is none. */
     private Path route(Ipv6Address destination) {
         if (isOurs(destination)) {

@@ -1,0 +1,191 @@
+package org.jmbuf.net;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.jmbuf.buf.Mbuf;
+
+/**
+ * A connection's out-of-order queue ({@code tcp_reass}): segments that arrived beyond {@code RCV.NXT},
+ * kept as the chains they came in (trimmed with {@link Mbuf#adj}, never copied), sorted and without
+ * overlap, up to a limit of segments. Sequence numbers are unwrapped 64-bit values. Also the source of
+ * the SACK blocks the receiver reports (RFC 2018 §4): the block holding the latest arrival first.
+ */
+final class TcpReassembly {
+    /** A queued run of bytes starting at {@code seq}; {@code fin} if the peer's FIN follows its last byte. */
+    private record Entry(long seq, Mbuf data, int length, boolean fin) {
+        long end() {
+            return seq + length;
+        }
+    }
+
+    private final List<Entry> entries = new ArrayList<>();
+    private final int limit;
+    private long latestArrival = -1;
+    private long bytes;
+
+    TcpReassembly(int limit) {
+        this.limit = limit;
+    }
+
+    boolean isEmpty() {
+        return entries.isEmpty();
+    }
+
+    int size() {
+        return entries.size();
+    }
+
+    /** Bytes queued. */
+    long bytes() {
+        return bytes;
+    }
+
+    /**
+     * Queues {@code data} ({@code length} bytes at {@code seq}, consumed; null if {@code length} is 0),
+     * trimming what other entries already hold. Returns false, freeing {@code data}, if the queue is full
+     * and the segment brings new bytes.
+     */
+    boolean insert(long seq, Mbuf data, int length, boolean fin) {
+        long end = seq + length;
+        int i = 0;
+        while (i < entries.size() && entries.get(i).end() <= seq) {
+            i++;
+        }
+        // trim the front against an entry that starts before us
+        if (i < entries.size() && entries.get(i).seq() <= seq) {
+            Entry before = entries.get(i);
+            if (before.end() >= end) {
+                free(data);
+                if (fin && before.end() == end && !before.fin()) {
+                    entries.set(i, new Entry(before.seq(), before.data(), before.length(), true));
+                }
+                latestArrival = before.seq();
+                return true;
+            }
+            int overlap = (int) (before.end() - seq);
+            data.adj(overlap);
+            seq += overlap;
+            length -= overlap;
+            i++;
+        }
+        // drop entries we cover entirely, trim our back against the next one
+        while (i < entries.size() && entries.get(i).seq() < end) {
+            Entry next = entries.get(i);
+            if (next.end() <= end) {
+                bytes -= next.length();
+                next.data().free();
+                entries.remove(i);
+                continue;
+            }
+            int overlap = (int) (end - next.seq());
+            data.adj(-overlap);
+            length -= overlap;
+            end = seq + length;
+            fin = false;
+            break;
+        }
+        if (entries.size() >= limit) {
+            free(data);
+            return false;
+        }
+        entries.add(i, new Entry(seq, data, length, fin));
+        bytes += length;
+        latestArrival = seq;
+        return true;
+    }
+
+    private static void free(Mbuf data) {
+        if (data != null) {
+            data.free();
+        }
+    }
+
+    /** What {@link #take} hands back: the bytes (null if none) and whether the FIN follows them. */
+    record Run(Mbuf data, int length, boolean fin) { }
+
+    /**
+     * Takes the entry that starts at or before {@code rcvNxt} and reaches beyond it, trimmed to start at
+     * {@code rcvNxt}; entries wholly before {@code rcvNxt} are freed on the way. Null if there is none.
+     */
+    Run take(long rcvNxt) {
+        while (!entries.isEmpty()) {
+            Entry first = entries.getFirst();
+            if (first.seq() > rcvNxt) {
+                return null;
+            }
+            entries.removeFirst();
+            bytes -= first.length();
+            if (first.end() < rcvNxt || first.end() == rcvNxt && !first.fin()) {
+                free(first.data());
+                continue;
+            }
+            int trim = (int) (rcvNxt - first.seq());
+            Mbuf data = first.data();
+            if (trim > 0) {
+                data.adj(trim);
+            }
+            int length = first.length() - trim;
+            if (length == 0 && data != null) {
+                data.free();
+                data = null;
+            }
+            return new Run(data, length, first.fin());
+        }
+        return null;
+    }
+
+    /**
+     * Writes up to {@code max} SACK blocks as {left, right} pairs into {@code edges}: the block holding
+     * the latest arrival first, then the others from the highest down. Returns how many.
+     */
+    int sackBlocks(long[] edges, int max) {
+        int n = 0;
+        long latestStart = -1;
+        long latestEnd = -1;
+        // blocks are maximal runs of adjacent entries
+        for (int i = 0; i < entries.size(); ) {
+            long start = entries.get(i).seq();
+            long end = entries.get(i).end();
+            int j = i + 1;
+            while (j < entries.size() && entries.get(j).seq() == end) {
+                end = entries.get(j).end();
+                j++;
+            }
+            if (latestArrival >= start && latestArrival < Math.max(end, start + 1)) {
+                latestStart = start;
+                latestEnd = end;
+            }
+            i = j;
+        }
+        if (latestStart >= 0 && max > 0) {
+            edges[0] = latestStart;
+            edges[1] = latestEnd;
+            n = 1;
+        }
+        for (int i = entries.size() - 1; i >= 0 && n < max; ) {
+            long end = entries.get(i).end();
+            long start = entries.get(i).seq();
+            int j = i - 1;
+            while (j >= 0 && entries.get(j).end() == start) {
+                start = entries.get(j).seq();
+                j--;
+            }
+            if (start != latestStart && end > start) {
+                edges[2 * n] = start;
+                edges[2 * n + 1] = end;
+                n++;
+            }
+            i = j;
+        }
+        return n;
+    }
+
+    /** Frees everything queued. */
+    void clear() {
+        for (Entry e : entries) {
+            free(e.data());
+        }
+        entries.clear();
+        bytes = 0;
+    }
+}
