@@ -12,11 +12,14 @@ import org.openjdk.jmh.annotations.Mode;
 import org.openjdk.jmh.annotations.OutputTimeUnit;
 import org.openjdk.jmh.annotations.Scope;
 import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.Threads;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * Groups 1 and 2: allocate and free a packet with a 2 KB cluster, and a small header-only packet, against
- * Netty's pooled allocator. Nothing is held between operations.
+ * Netty's pooled allocator. Nothing is held between operations. The {@code 2Threads} variants run the
+ * same operation on two threads at once against one pool: JMH reports the time per operation of each
+ * thread, so the scaling of two threads over one is {@code 2 x single / twoThreads}.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
@@ -41,11 +44,25 @@ public class AllocBench {
         pool.getCluster(true).free();
     }
 
+    /** {@link #cluster2k_jmbuf} on two threads sharing the pool. */
+    @Benchmark
+    @Threads(2)
+    public void cluster2k_jmbuf2Threads(Blackhole bh) {
+        cluster2k_jmbuf(bh);
+    }
+
     @Benchmark
     public void cluster2k_nettyPooledDirect(Blackhole bh) {
         ByteBuf b = netty.directBuffer(2048);
         bh.consume(b);
         b.release();
+    }
+
+    /** {@link #cluster2k_nettyPooledDirect} on two threads sharing the allocator. */
+    @Benchmark
+    @Threads(2)
+    public void cluster2k_nettyPooledDirect2Threads(Blackhole bh) {
+        cluster2k_nettyPooledDirect(bh);
     }
 
     @Benchmark

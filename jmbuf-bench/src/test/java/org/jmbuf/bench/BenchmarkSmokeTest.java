@@ -42,7 +42,7 @@ import org.openjdk.jmh.infra.Blackhole;
  */
 class BenchmarkSmokeTest {
     static final List<Class<?>> BENCHMARKS = List.of(AllocBench.class, PtrBench.class, CopyBench.class,
-            ChecksumDupBench.class, ScalingBench.class);
+            ChecksumDupBench.class, ScalingBench.class, StackBench.class);
     private static final int NETTY_RUNS = 5_000;
     private static final Blackhole BLACKHOLE = new Blackhole(
             "Today's password is swordfish. I understand instantiating Blackholes directly is dangerous.");
@@ -129,6 +129,44 @@ class BenchmarkSmokeTest {
             } finally {
                 s.tearDown();
             }
+        }
+    }
+
+    /**
+     * The stack benchmarks do what they say: each packet reaches the socket whole, the 45 fragments make one
+     * datagram, and a forwarded packet leaves the router while the shared template keeps its TTL.
+     */
+    @Test
+    void stackBenchmarksDeliverEveryPacket() {
+        StackBench b = new StackBench();
+        for (int size : new int[] {64, 1500}) {
+            StackBench.Receiver r = new StackBench.Receiver();
+            r.size = size;
+            r.setUp();
+            try {
+                assertEquals(size - 28, b.udpInput_ipv4(r), "IPv4 payload of a " + size + "-byte packet");
+                assertEquals(size - 48, b.udpInput_ipv6(r), "IPv6 payload of a " + size + "-byte packet");
+            } finally {
+                r.tearDown();
+            }
+            StackBench.Router router = new StackBench.Router();
+            router.size = size;
+            router.setUp();
+            try {
+                assertEquals(1, b.forward_ipv4(router));
+                assertEquals(2, b.forward_ipv4(router));
+                assertEquals(64, router.packet.byteAt(8), "the shared template's TTL was written");
+            } finally {
+                router.tearDown();
+            }
+        }
+        StackBench.Fragments f = new StackBench.Fragments();
+        f.setUp();
+        try {
+            assertEquals(45, f.fragments.length);
+            assertEquals(StackBench.LARGEST_DATAGRAM, b.reassembly_ipv4Udp64k(f));
+        } finally {
+            f.tearDown();
         }
     }
 

@@ -1,73 +1,81 @@
 package org.jmbuf.buf;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.ref.WeakReference;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 
 /**
- * A pool of reusable items with a hard limit, a low watermark and per-thread caches: the pool(9) /
- * pool_cache(9) pair behind {@code mb_cache} and {@code mcl_cache}.
+ * A pool of reusable items with a low watermark and per-thread caches: the pool(9) / pool_cache(9) pair
+ * behind {@code mb_cache} and {@code mcl_cache}, without the accounting of items in use, which the
+ * {@link MbufPool} keeps for its segments and clusters together (it counts them, bounds them by their
+ * limits and tracks their high water before it takes an item from here).
  *
  * <p>Each thread keeps a small magazine of idle items and exchanges half-magazines with a shared depot
- * under a lock, so the common get and put touch no shared state but the in-use counter. An item freed
- * on another thread than the one that took it simply joins the freeing thread's magazine: items are not
- * bound to threads, only counted. The limit bounds the items in use, not the idle ones. The magazines of
- * threads that have ended go back to the depot when the next thread registers its own, and a pool no
- * longer referenced is collected with its magazines (threads reach theirs only weakly).
+ * under a lock, so the common get and put touch no shared state. An item freed on another thread than the
+ * one that took it simply joins the freeing thread's magazine: items are not bound to threads. The
+ * magazines of threads that have ended go back to the depot when the next thread registers its own.
+ *
+ * <p>The magazines belong to the caller: a thread gets its own with {@link #newMagazine()} once and passes
+ * it to every {@link #get} and {@link #put} (the {@link MbufPool} keeps one per thread for each of its two
+ * pools, so that one thread-local lookup serves both). The count of items handed out is kept per magazine,
+ * without atomic instructions, and summed when read.
  *
  * <p>The low watermark is the number of idle items made up front and kept in the depot: {@link #trim()}
  * never releases the depot below it, so that much can still be allocated when memory is short.
  */
 final class ItemPool<T> {
     private static final int MAGAZINE = 32;
+    private static final VarHandle TAKEN;
+
+    static {
+        try {
+            TAKEN = MethodHandles.lookup().findVarHandle(Magazine.class, "taken", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final Supplier<T> factory;
-    private final AtomicInteger inUse = new AtomicInteger();
-    private final AtomicInteger highWater = new AtomicInteger();
-    private final AtomicLong allocations = new AtomicLong();
     private final AtomicLong created = new AtomicLong();
     private final ReentrantLock depotLock = new ReentrantLock();
     private final ArrayDeque<T> depot = new ArrayDeque<>();
-    /**
-     * Each thread's magazine, reached weakly: the pool holds the magazines (in {@link #magazines}), so a
-     * thread's map does not keep the pool alive through the items it caches (which point back at the pool).
-     */
-    private final ThreadLocal<WeakReference<Magazine>> local = new ThreadLocal<>();
     /** Every live thread's magazine; guarded by {@link #depotLock}. */
     private final ArrayList<Magazine> magazines = new ArrayList<>();
-    private volatile int limit;
+    /** Items taken through magazines that are gone (their threads ended); guarded by {@link #depotLock}. */
+    private long retiredAllocations;
     private volatile int lowWater;
 
-    private static final class Magazine {
+    /** One thread's cache of idle items, and how many items that thread has taken. */
+    static final class Magazine {
         final Object[] items = new Object[MAGAZINE];
         final WeakReference<Thread> owner = new WeakReference<>(Thread.currentThread());
         int count;
+        /** Items taken through this magazine; written by its thread only, read by any through {@link #TAKEN}. */
+        @SuppressWarnings("unused") // accessed through TAKEN
+        private long taken;
+
+        boolean isOrphaned() {
+            Thread thread = owner.get();
+            return thread == null || !thread.isAlive();
+        }
     }
 
-    ItemPool(Supplier<T> factory, int limit, int lowWater) {
+    ItemPool(Supplier<T> factory, int lowWater) {
         this.factory = factory;
-        this.limit = limit;
         setLowWater(lowWater);
     }
 
-    /** Takes an item, or returns null if the limit is reached. */
-    T tryGet() {
-        int now;
-        do {
-            now = inUse.get();
-            if (now >= limit) {
-                return null;
-            }
-        } while (!inUse.compareAndSet(now, now + 1));
-        if (now + 1 > highWater.get()) {
-            highWater.accumulateAndGet(now + 1, Math::max); // rarely: only when a new high is reached
-        }
-        allocations.incrementAndGet();
-        Magazine magazine = magazine();
+    /**
+     * Takes an item through the calling thread's {@code magazine}: an idle one from the magazine, refilled
+     * from the depot when empty, or a new one. The caller has counted it in use.
+     */
+    T get(Magazine magazine) {
+        TAKEN.setOpaque(magazine, (long) TAKEN.getOpaque(magazine) + 1);
         if (magazine.count == 0) {
             refill(magazine);
         }
@@ -81,34 +89,25 @@ final class ItemPool<T> {
         return factory.get();
     }
 
-    /** Returns an item taken with {@link #tryGet()}; any thread may return it. */
-    void put(T item) {
-        Magazine magazine = magazine();
+    /** Returns an item taken with {@link #get}, through the calling thread's {@code magazine}. */
+    void put(Magazine magazine, T item) {
         if (magazine.count == MAGAZINE) {
             spill(magazine);
         }
         magazine.items[magazine.count++] = item;
-        inUse.decrementAndGet();
-    }
-
-    private Magazine magazine() {
-        WeakReference<Magazine> ref = local.get();
-        Magazine magazine = ref == null ? null : ref.get();
-        return magazine != null ? magazine : register();
     }
 
     /**
-     * Gives the calling thread a magazine, and returns the items of magazines whose threads have ended to
-     * the depot (a dead thread's cache would otherwise hold them forever).
+     * A magazine for the calling thread, to be used by it alone. Returns the items of magazines whose threads
+     * have ended to the depot first (a dead thread's cache would otherwise hold them forever).
      */
-    private Magazine register() {
+    Magazine newMagazine() {
         Magazine magazine = new Magazine();
         depotLock.lock();
         try {
             for (int i = magazines.size() - 1; i >= 0; i--) {
                 Magazine m = magazines.get(i);
-                Thread owner = m.owner.get();
-                if (owner == null || !owner.isAlive()) {
+                if (m.isOrphaned()) {
                     for (int j = 0; j < m.count; j++) {
                         @SuppressWarnings("unchecked")
                         T item = (T) m.items[j];
@@ -116,6 +115,7 @@ final class ItemPool<T> {
                         m.items[j] = null;
                     }
                     m.count = 0;
+                    retiredAllocations += (long) TAKEN.getOpaque(m);
                     magazines.remove(i);
                 }
             }
@@ -123,7 +123,6 @@ final class ItemPool<T> {
         } finally {
             depotLock.unlock();
         }
-        local.set(new WeakReference<>(magazine));
         return magazine;
     }
 
@@ -167,16 +166,18 @@ final class ItemPool<T> {
         }
     }
 
-    int inUse() {
-        return inUse.get();
-    }
-
-    int highWater() {
-        return highWater.get();
-    }
-
+    /** Items handed out since the pool was built: the sum over every magazine, live or retired. */
     long allocations() {
-        return allocations.get();
+        depotLock.lock();
+        try {
+            long sum = retiredAllocations;
+            for (Magazine m : magazines) {
+                sum += (long) TAKEN.getOpaque(m);
+            }
+            return sum;
+        } finally {
+            depotLock.unlock();
+        }
     }
 
     long created() {
@@ -190,14 +191,6 @@ final class ItemPool<T> {
         } finally {
             depotLock.unlock();
         }
-    }
-
-    int limit() {
-        return limit;
-    }
-
-    void setLimit(int limit) {
-        this.limit = limit;
     }
 
     int lowWater() {

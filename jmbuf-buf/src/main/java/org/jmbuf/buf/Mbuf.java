@@ -94,7 +94,8 @@ public final class Mbuf implements AutoCloseable {
     private Segment tail;
     private int length;
     private boolean dead;
-    private final Regions regions = new Regions();
+    /** The guaranteed contiguous regions: {@link Regions#NONE} until the first one, see {@link #ownRegions()}. */
+    private Regions regions = Regions.NONE;
     // The packet header (M_PKTHDR); meaningful only when packet is true.
     private boolean packet;
     private int receivingInterface;
@@ -294,11 +295,11 @@ public final class Mbuf implements AutoCloseable {
                 }
                 int from = off - start;
                 int n = Math.min(s.length - from, len);
-                MemorySegment chunk = s.raw(from, n);
+                MemorySegment chunk = s.rawReadOnly(from, n);
                 if (scope != null && chunk.isNative()) {
-                    chunk = chunk.reinterpret(scope, null);
+                    chunk = chunk.reinterpret(scope, null).asReadOnly();
                 }
-                int result = function.apply(chunk.asReadOnly());
+                int result = function.apply(chunk);
                 if (result != 0) {
                     return result;
                 }
@@ -494,7 +495,7 @@ public final class Mbuf implements AutoCloseable {
                     + " would make the chain longer than " + Integer.MAX_VALUE);
         }
         int overwrite = (int) Math.min(end, length) - Math.min(off, length);
-        List<CowStep> cow = List.of();
+        CowStep cow = null;
         if (overwrite > 0) {
             if (copyOnWrite) {
                 cow = planCopyOnWrite(off, overwrite, false);
@@ -639,7 +640,7 @@ public final class Mbuf implements AutoCloseable {
         int tailLength = length - len;
         length = len;
         Mbuf out = new Mbuf(pool, tailChain, packet);
-        out.regions.appendShifted(regions.splitOff(len), 0);
+        out.regions = regions.splitOff(len);
         if (packet) {
             out.receivingInterface = receivingInterface;
         }
@@ -665,7 +666,9 @@ public final class Mbuf implements AutoCloseable {
         if (tail == this) {
             throw new IllegalArgumentException("cannot append a chain to itself");
         }
-        regions.appendShifted(tail.regions, length);
+        if (!tail.regions.isEmpty()) {
+            ownRegions().appendShifted(tail.regions, length);
+        }
         Segment n = tail.head;
         while (n != null) {
             Segment last = this.tail;
@@ -681,6 +684,7 @@ public final class Mbuf implements AutoCloseable {
             n = next;
         }
         length += tail.length;
+        pool.recycle(tail.regions);
         tail.kill();
         recomputeTail();
         dropEmptySegments();
@@ -849,6 +853,7 @@ public final class Mbuf implements AutoCloseable {
     public void free() {
         alive();
         pool.freeSegments(head);
+        pool.recycle(regions);
         kill();
     }
 
@@ -1097,7 +1102,7 @@ public final class Mbuf implements AutoCloseable {
         head = null;
         tail = null;
         tags = null;
-        regions.clear();
+        regions = Regions.NONE;
     }
 
     private void check() {
@@ -1119,6 +1124,17 @@ public final class Mbuf implements AutoCloseable {
         found = s;
         foundPrevious = previous;
         foundStart = start;
+    }
+
+    /**
+     * This chain's own, writable region set, taken from the pool on the first region ({@code regions} is
+     * shared until then) and given back when the chain is freed.
+     */
+    private Regions ownRegions() {
+        if (regions == Regions.NONE) {
+            regions = pool.takeRegions();
+        }
+        return regions;
     }
 
     private void recomputeTail() {
@@ -1219,7 +1235,7 @@ public final class Mbuf implements AutoCloseable {
             locate(off); // the bytes moved into one segment
         }
         if (region) {
-            regions.add(off, off + len);
+            ownRegions().add(off, off + len);
         }
         MemorySegment view = found.view(off - foundStart, len, writable);
         check();
@@ -1347,16 +1363,47 @@ public final class Mbuf implements AutoCloseable {
 
     // ---------------------------------------------------------------- copy on write
 
-    /** One read-only segment whose bytes {@code [from, to)} (relative to its data) get writable copies. */
-    private record CowStep(Segment segment, int from, int to, List<Segment> copies, Segment right) { }
+    /**
+     * One read-only segment whose bytes {@code [from, to)} (relative to its data) get writable copies: the
+     * copies, linked by {@code next} from {@code firstCopy} to {@code lastCopy}, and {@code right}, a segment
+     * sharing the storage for the bytes after {@code to} when bytes are kept on both sides. A plan is the
+     * steps in chain order, linked by {@code nextStep}, so planning allocates one object per step besides
+     * the segments.
+     */
+    private static final class CowStep {
+        final Segment segment;
+        final int from;
+        final int to;
+        Segment firstCopy;
+        Segment lastCopy;
+        Segment right;
+        CowStep nextStep;
+
+        CowStep(Segment segment, int from, int to) {
+            this.segment = segment;
+            this.from = from;
+            this.to = to;
+        }
+
+        void addCopy(Segment copy) {
+            if (firstCopy == null) {
+                firstCopy = copy;
+            } else {
+                lastCopy.next = copy;
+            }
+            lastCopy = copy;
+        }
+    }
 
     /**
-     * Plans and allocates the copies that make {@code [off, off + len)} writable. With {@code single}, each
-     * segment's read-only bytes go into one copy however long (for a contiguous view); otherwise into
-     * copies of at most a cluster, cut only between regions.
+     * Plans and allocates the copies that make {@code [off, off + len)} writable, and returns the plan's first
+     * step, or null if no byte of the range is read-only. With {@code single}, each segment's read-only bytes
+     * go into one copy however long (for a contiguous view); otherwise into copies of at most a cluster, cut
+     * only between regions.
      */
-    private List<CowStep> planCopyOnWrite(int off, int len, boolean single) {
-        List<CowStep> steps = new ArrayList<>();
+    private CowStep planCopyOnWrite(int off, int len, boolean single) {
+        CowStep first = null;
+        CowStep last = null;
         try {
             int start = 0;
             int end = off + len;
@@ -1370,26 +1417,30 @@ public final class Mbuf implements AutoCloseable {
                 }
                 int pa = regions.closureStart(Math.max(off, start), Math.min(end, sEnd));
                 int pb = regions.closureEnd(Math.max(off, start), Math.min(end, sEnd));
-                List<Segment> copies = new ArrayList<>(2);
-                steps.add(new CowStep(s, pa - start, pb - start, copies, null)); // first, so a failure frees it
+                CowStep step = new CowStep(s, pa - start, pb - start);
+                if (first == null) { // linked first, so a failure frees what it holds
+                    first = step;
+                } else {
+                    last.nextStep = step;
+                }
+                last = step;
                 int pos = pa;
                 while (pos < pb) {
                     int chunkEnd = single ? pb : chunkEnd(pos, pb);
                     Segment c = pool.allocContiguous(chunkEnd - pos, s.type, s.owner);
                     c.length = chunkEnd - pos;
-                    copies.add(c);
+                    step.addCopy(c);
                     pos = chunkEnd;
                 }
                 if (pa > start && pb < sEnd) {
-                    Segment right = pool.allocSharing(s);
-                    steps.set(steps.size() - 1, new CowStep(s, pa - start, pb - start, copies, right));
+                    step.right = pool.allocSharing(s);
                 }
             }
         } catch (NoBufferSpaceException e) {
-            releasePlan(steps);
+            releasePlan(first);
             throw e;
         }
-        return steps;
+        return first;
     }
 
     private int chunkEnd(int pos, int limit) {
@@ -1404,64 +1455,57 @@ public final class Mbuf implements AutoCloseable {
         return end;
     }
 
-    private void releasePlan(List<CowStep> steps) {
-        for (CowStep step : steps) {
-            for (Segment c : step.copies()) {
-                pool.free(c);
-            }
-            if (step.right() != null) {
-                pool.free(step.right());
+    /** Frees what a plan allocated (its copies and right-hand segments); the chain is untouched. */
+    private void releasePlan(CowStep step) {
+        for (; step != null; step = step.nextStep) {
+            pool.freeSegments(step.firstCopy);
+            if (step.right != null) {
+                pool.free(step.right);
             }
         }
     }
 
-    private void commitCopyOnWrite(List<CowStep> steps) {
-        if (steps.isEmpty()) {
+    private void commitCopyOnWrite(CowStep plan) {
+        if (plan == null) {
             return;
         }
-        int next = 0;
+        CowStep step = plan;
         Segment previous = null;
         Segment s = head;
-        while (s != null && next < steps.size()) {
-            CowStep step = steps.get(next);
+        while (s != null && step != null) {
             Segment after = s.next;
-            if (s != step.segment()) {
+            if (s != step.segment) {
                 previous = s;
                 s = after;
                 continue;
             }
-            next++;
-            int pos = step.from();
-            for (Segment c : step.copies()) {
+            int pos = step.from;
+            for (Segment c = step.firstCopy; c != null; c = c.next) {
                 MemorySegment.copy(s.storage().memory(), s.offset + pos, c.storage().memory(), c.offset, c.length);
                 pool.countCopy(c.length);
                 pos += c.length;
             }
-            List<Segment> copies = step.copies();
-            Segment firstCopy = copies.getFirst();
-            Segment lastCopy = copies.getLast();
-            for (int i = 0; i + 1 < copies.size(); i++) {
-                copies.get(i).next = copies.get(i + 1);
-            }
-            boolean keepLeft = step.from() > 0;
-            boolean keepRight = step.to() < s.length;
-            if (step.right() != null) {
-                Segment right = step.right();
-                right.offset = s.offset + step.to();
-                right.length = s.length - step.to();
+            Segment firstCopy = step.firstCopy;
+            Segment lastCopy = step.lastCopy;
+            boolean keepLeft = step.from > 0;
+            boolean keepRight = step.to < s.length;
+            if (step.right != null) {
+                Segment right = step.right;
+                right.offset = s.offset + step.to;
+                right.length = s.length - step.to;
                 s.moveViewsTo(right, right.offset, right.end());
-                s.dropBack(s.length - step.from());
+                s.dropBack(s.length - step.from);
                 s.next = firstCopy;
                 lastCopy.next = right;
                 right.next = after;
                 previous = right;
             } else if (keepLeft) {
-                s.dropBack(s.length - step.from());
+                s.dropBack(s.length - step.from);
                 s.next = firstCopy;
                 lastCopy.next = after;
                 previous = lastCopy;
             } else if (keepRight) {
-                s.dropFront(step.to());
+                s.dropFront(step.to);
                 link(previous, firstCopy);
                 lastCopy.next = s;
                 previous = s;
@@ -1472,6 +1516,7 @@ public final class Mbuf implements AutoCloseable {
                 pool.free(s);
                 previous = lastCopy;
             }
+            step = step.nextStep;
             s = after;
         }
         recomputeTail();
@@ -1489,9 +1534,12 @@ public final class Mbuf implements AutoCloseable {
 
     private record Extension(int grow, int inTail, List<Segment> added) { }
 
+    /** The plan of a write that does not grow the chain. */
+    private static final Extension NO_EXTENSION = new Extension(0, 0, List.of());
+
     private Extension planExtension(int grow) {
         if (grow <= 0) {
-            return new Extension(0, 0, List.of());
+            return NO_EXTENSION;
         }
         int inTail = Math.min(grow, tail.trailingSpace());
         List<Segment> added = new ArrayList<>();

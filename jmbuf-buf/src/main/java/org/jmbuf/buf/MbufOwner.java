@@ -1,7 +1,5 @@
 package org.jmbuf.buf;
 
-import java.util.concurrent.atomic.AtomicInteger;
-
 /**
  * Who holds pool storage right now: the MBUFTRACE {@code struct mowner}.
  *
@@ -13,19 +11,30 @@ import java.util.concurrent.atomic.AtomicInteger;
  * subsystem holds how much.
  *
  * <p>Owners are made by {@link MbufPool#owner(String, String)} ({@code MOWNER_ATTACH}) and listed by
- * {@link MbufPool#owners()}. The counts are exact and safe to read from any thread.
+ * {@link MbufPool#owners()}. The counts are safe to read from any thread. As NetBSD's per-CPU
+ * {@code mowner} counters, each thread counts the charges it makes without atomic instructions and a read
+ * sums the threads' counts: no charge is ever lost, and a count is exact whenever no other thread is
+ * allocating, freeing or claiming segments of this owner at the same time.
  */
 public final class MbufOwner {
+    /** The counters an owner has, each thread's count of them at {@code index * COUNTERS + counter}. */
+    static final int SEGMENTS = 0;
+    static final int CLUSTERS = 1;
+    static final int EXTERNAL = 2;
+    static final int CLAIMS = 3;
+    static final int COUNTERS = 4;
+
     private final String name;
     private final String description;
-    private final AtomicInteger segments = new AtomicInteger();
-    private final AtomicInteger clusters = new AtomicInteger();
-    private final AtomicInteger external = new AtomicInteger();
-    private final AtomicInteger claims = new AtomicInteger();
+    private final MbufPool pool;
+    /** This owner's place in its pool's list of owners, and so in each thread's counters. */
+    final int index;
 
-    MbufOwner(String name, String description) {
+    MbufOwner(String name, String description, MbufPool pool, int index) {
         this.name = name;
         this.description = description;
+        this.pool = pool;
+        this.index = index;
     }
 
     /** The subsystem's name, for example {@code "ip"} ({@code mo_name}). */
@@ -40,49 +49,22 @@ public final class MbufOwner {
 
     /** Segments charged to this owner now. */
     public int segments() {
-        return segments.get();
+        return pool.ownerCount(this, SEGMENTS);
     }
 
     /** Of {@link #segments()}, those whose storage is a (possibly shared) cluster. */
     public int clusters() {
-        return clusters.get();
+        return pool.ownerCount(this, CLUSTERS);
     }
 
     /** Of {@link #segments()}, those whose storage is external ({@link MbufPool#wrap}) or a large buffer. */
     public int external() {
-        return external.get();
+        return pool.ownerCount(this, EXTERNAL);
     }
 
     /** How many segments have been charged to this owner since it was made ({@code mo_claims}). */
     public int claims() {
-        return claims.get();
-    }
-
-    /** Adds ({@code sign} +1) or removes (-1) a segment's charge, by its current storage kind. */
-    void charge(Segment segment, int sign) {
-        segments.addAndGet(sign);
-        kindCounter(segment.storage().kind(), sign);
-    }
-
-    /** A segment of this owner changed its storage from {@code from} to {@code to}. */
-    void recount(Storage.Kind from, Storage.Kind to) {
-        if (from != to) {
-            kindCounter(from, -1);
-            kindCounter(to, +1);
-        }
-    }
-
-    private void kindCounter(Storage.Kind kind, int sign) {
-        switch (kind) {
-            case CLUSTER -> clusters.addAndGet(sign);
-            case EXTERNAL, LARGE -> external.addAndGet(sign);
-            case INTERNAL -> { }
-        }
-    }
-
-    /** Counts a segment newly charged to this owner (a new segment, or one moved here by a claim). */
-    void countClaim() {
-        claims.incrementAndGet();
+        return pool.ownerCount(this, CLAIMS);
     }
 
     /** Returns {@code "name/description: N segments (C clusters, E external)"}. */

@@ -2,6 +2,8 @@ package org.jmbuf.buf;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.lang.ref.WeakReference;
 import java.time.Duration;
 import java.time.Instant;
@@ -72,9 +74,23 @@ public final class MbufPool {
     private static final LongPredicate NO_FAULTS = n -> false;
     private static final List<WeakReference<MbufPool>> INSTANCES = new CopyOnWriteArrayList<>();
     private static final MbufPool SHARED = builder().build();
+    /** One segment in {@link #inUse}. */
+    private static final long SEGMENT = 1L;
+    /** One cluster in {@link #inUse}. */
+    private static final long CLUSTER = 1L << 32;
 
     private final ItemPool<Segment> segments;
     private final ItemPool<Storage> clusters;
+    /**
+     * Segments in use (the low 32 bits, {@link #SEGMENT}) and clusters in use (the high 32 bits,
+     * {@link #CLUSTER}) in one word: exact at every allocation, as the limits and the high waters need, and
+     * a packet with a cluster is counted in, and out, with one atomic instruction.
+     */
+    private final AtomicLong inUse = new AtomicLong();
+    private final AtomicInteger segmentHighWater = new AtomicInteger();
+    private final AtomicInteger clusterHighWater = new AtomicInteger();
+    private final int segmentLimit;
+    private volatile int clusterLimit;
     private final LongPredicate faults;
     private final AtomicLong allocationNumber = new AtomicLong();
     private final List<Runnable> drainHooks = new CopyOnWriteArrayList<>();
@@ -85,7 +101,6 @@ public final class MbufPool {
     private final LongAdder bytesCopied = new LongAdder();
     private final AtomicInteger externalInUse = new AtomicInteger();
     private final AtomicInteger largeInUse = new AtomicInteger();
-    private final AtomicInteger[] typeCounts = new AtomicInteger[MbufType.values().length];
     private final InstantSource clock;
     private final Duration warningInterval;
     private final AtomicLong lastSegmentWarning = new AtomicLong(Long.MIN_VALUE);
@@ -95,23 +110,31 @@ public final class MbufPool {
     private final Map<MbufType, MbufOwner> unknownOwners = new EnumMap<>(MbufType.class);
     private final Set<Segment> live = Strict.ENABLED ? ConcurrentHashMap.newKeySet() : null;
     private final Object slabLock = new Object();
+    /**
+     * Each thread's {@link Cache}, reached weakly: the pool holds the caches (in {@link #caches}), so a
+     * thread's map does not keep the pool alive through the items it caches (which point back at the pool).
+     */
+    private final ThreadLocal<WeakReference<Cache>> local = new ThreadLocal<>();
+    /** Every live thread's cache; guarded by itself. */
+    private final ArrayList<Cache> caches = new ArrayList<>();
+    /** The counts of caches whose threads ended, by type; guarded by {@link #caches}. */
+    private final int[] retiredTypes = new int[MbufType.values().length];
+    /** The owner counts of caches whose threads ended, as in {@link Cache#owners}; guarded by {@link #caches}. */
+    private int[] retiredOwners = new int[0];
     private MemorySegment inlineSlab = MemorySegment.NULL;
     private MemorySegment clusterSlab = MemorySegment.NULL;
 
     private MbufPool(Builder b) {
-        for (int i = 0; i < typeCounts.length; i++) {
-            typeCounts[i] = new AtomicInteger();
-        }
         for (MbufType type : MbufType.values()) {
-            MbufOwner unknown = new MbufOwner("unknown", type.label());
-            unknownOwners.put(type, unknown);
-            owners.add(unknown);
+            unknownOwners.put(type, owner("unknown", type.label()));
         }
         this.faults = b.faults;
         this.clock = b.clock;
         this.warningInterval = b.warningInterval;
-        this.segments = new ItemPool<>(this::makeSegment, b.segmentLimit, b.segmentLowWater);
-        this.clusters = new ItemPool<>(this::makeCluster, b.clusterLimit, b.clusterLowWater);
+        this.segmentLimit = b.segmentLimit;
+        this.clusterLimit = b.clusterLimit;
+        this.segments = new ItemPool<>(this::makeSegment, b.segmentLowWater);
+        this.clusters = new ItemPool<>(this::makeCluster, b.clusterLowWater);
         if (Strict.ENABLED) {
             INSTANCES.add(new WeakReference<>(this));
         }
@@ -288,10 +311,11 @@ public final class MbufPool {
             throw new IllegalArgumentException("external storage of " + storage.byteSize()
                     + " bytes is longer than a chain can be (" + Integer.MAX_VALUE + ")");
         }
-        Segment segment = allocSegment(MbufType.DATA, null);
+        Cache cache = cache();
+        Segment segment = allocSegment(cache, MbufType.DATA, null);
         Storage external = new Storage(Storage.Kind.EXTERNAL, this, storage, writable && !storage.isReadOnly(), onFree);
         externalInUse.incrementAndGet();
-        attachShared(segment, external, 0, (int) storage.byteSize());
+        attachShared(cache, segment, external, 0, (int) storage.byteSize());
         return new Mbuf(this, segment, true);
     }
 
@@ -385,7 +409,7 @@ public final class MbufPool {
 
     /** The cluster limit ({@code kern.mbuf.nmbclusters}). */
     public int clusterLimit() {
-        return clusters.limit();
+        return clusterLimit;
     }
 
     /**
@@ -394,11 +418,11 @@ public final class MbufPool {
      * @throws IllegalArgumentException if {@code limit} is below the current limit (it may only grow)
      */
     public void setClusterLimit(int limit) {
-        if (limit < clusters.limit()) {
+        if (limit < clusterLimit) {
             throw new IllegalArgumentException("the cluster limit can only be raised: " + limit + " < "
-                    + clusters.limit());
+                    + clusterLimit);
         }
-        clusters.setLimit(limit);
+        clusterLimit = limit;
     }
 
     /**
@@ -407,7 +431,7 @@ public final class MbufPool {
      * @throws IllegalArgumentException if {@code count} is negative or above the segment limit
      */
     public void setSegmentLowWater(int count) {
-        segments.setLowWater(lowWaterWithin(count, segments.limit(), "segmentLowWater"));
+        segments.setLowWater(lowWaterWithin(count, segmentLimit, "segmentLowWater"));
     }
 
     /**
@@ -416,7 +440,7 @@ public final class MbufPool {
      * @throws IllegalArgumentException if {@code count} is negative or above the cluster limit
      */
     public void setClusterLowWater(int count) {
-        clusters.setLowWater(lowWaterWithin(count, clusters.limit(), "clusterLowWater"));
+        clusters.setLowWater(lowWaterWithin(count, clusterLimit, "clusterLowWater"));
     }
 
     private static int lowWaterWithin(int count, int limit, String what) {
@@ -430,21 +454,31 @@ public final class MbufPool {
     /** A snapshot of the counters ({@code mbstat}, {@code netstat -m}). */
     public PoolStats stats() {
         Map<MbufType, Integer> byType = new EnumMap<>(MbufType.class);
-        for (MbufType type : MbufType.values()) {
-            byType.put(type, typeCounts[type.ordinal()].get());
+        synchronized (caches) {
+            for (MbufType type : MbufType.values()) {
+                int sum = retiredTypes[type.ordinal()];
+                for (Cache c : caches) {
+                    sum += (int) INTS.getOpaque(c.types, type.ordinal());
+                }
+                byType.put(type, sum);
+            }
         }
-        return new PoolStats(segments.inUse(), clusters.inUse(), externalInUse.get(), largeInUse.get(),
-                segments.idleInDepot(), clusters.idleInDepot(), segments.highWater(), clusters.highWater(),
+        long both = inUse.get();
+        return new PoolStats(segmentsIn(both), clustersIn(both), externalInUse.get(), largeInUse.get(),
+                segments.idleInDepot(), clusters.idleInDepot(), segmentHighWater.get(), clusterHighWater.get(),
                 segments.allocations(), clusters.allocations(), failures.get(), drains.get(),
                 limitWarnings.get(), bytesCopied.sum(), Collections.unmodifiableMap(byType));
     }
 
     /** {@code MOWNER_ATTACH}: a new owner, listed from now on by {@link #owners()}. */
     public MbufOwner owner(String name, String description) {
-        MbufOwner owner = new MbufOwner(Objects.requireNonNull(name, "name"),
-                Objects.requireNonNull(description, "description"));
-        owners.add(owner);
-        return owner;
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(description, "description");
+        synchronized (owners) {
+            MbufOwner owner = new MbufOwner(name, description, this, owners.size());
+            owners.add(owner);
+            return owner;
+        }
     }
 
     /** Every owner of this pool, the "unknown" owner of each {@link MbufType} first. */
@@ -504,15 +538,23 @@ public final class MbufPool {
 
     /** A segment with empty inline storage, charged to {@code owner} (or the unknown owner of its type). */
     Segment allocSegment(MbufType type, MbufOwner owner) {
+        return allocSegment(cache(), type, owner);
+    }
+
+    private Segment allocSegment(Cache cache, MbufType type, MbufOwner owner) {
         injectFault("a segment");
-        Segment s = segments.tryGet();
-        if (s == null) {
+        if (!reserve(SEGMENT, segmentLimit)) {
             reclaim();
-            s = segments.tryGet();
-            if (s == null) {
-                throw refuse(lastSegmentWarning, "segment", segments);
+            if (!reserve(SEGMENT, segmentLimit)) {
+                throw refuse(lastSegmentWarning, "segment", segmentLimit);
             }
         }
+        return takeSegment(cache, type, owner);
+    }
+
+    /** Takes a segment counted in use already, empty, with inline storage, charged to {@code owner}. */
+    private Segment takeSegment(Cache cache, MbufType type, MbufOwner owner) {
+        Segment s = segments.get(cache.segments);
         if (Strict.ENABLED) {
             checkPoison(s.inlineStorage().memory(), "segment");
             s.allocationSite = new Throwable("allocated here");
@@ -522,23 +564,30 @@ public final class MbufPool {
         s.resetToInline();
         s.type = type;
         s.owner = ownerFor(type, owner);
-        typeCounts[type.ordinal()].incrementAndGet();
-        s.owner.charge(s, +1);
-        s.owner.countClaim();
+        cache.add(cache.types, type.ordinal(), +1);
+        cache.charge(s.owner, Storage.Kind.INTERNAL, +1);
         return s;
     }
 
     /** A segment whose storage is a fresh cluster, empty. */
     Segment allocClusterSegment(MbufType type, MbufOwner owner) {
-        Segment s = allocSegment(type, owner);
+        Cache cache = cache();
+        if (faults == NO_FAULTS && segmentLimit == Integer.MAX_VALUE && clusterLimit == Integer.MAX_VALUE) {
+            // Nothing can refuse either: count both in use with one atomic instruction.
+            recordHighWater(inUse.addAndGet(SEGMENT + CLUSTER));
+            Segment s = takeSegment(cache, type, owner);
+            attachShared(cache, s, takeCluster(cache), 0, 0);
+            return s;
+        }
+        Segment s = allocSegment(cache, type, owner);
         Storage cluster;
         try {
-            cluster = allocCluster();
+            cluster = allocCluster(cache);
         } catch (NoBufferSpaceException e) {
-            free(s);
+            free(cache, s);
             throw e;
         }
-        attachShared(s, cluster, 0, 0);
+        attachShared(cache, s, cluster, 0, 0);
         return s;
     }
 
@@ -553,15 +602,17 @@ public final class MbufPool {
         if (size <= MCLBYTES) {
             return allocClusterSegment(type, owner);
         }
-        Segment s = allocSegment(type, owner);
+        Cache cache = cache();
+        Segment s = allocSegment(cache, type, owner);
         try {
             injectFault("a large buffer of " + size + " bytes");
         } catch (NoBufferSpaceException e) {
-            free(s);
+            free(cache, s);
             throw e;
         }
         largeInUse.incrementAndGet();
-        attachShared(s, new Storage(Storage.Kind.LARGE, this, Arena.ofAuto().allocate(size, 16), true, null), 0, 0);
+        attachShared(cache, s, new Storage(Storage.Kind.LARGE, this, Arena.ofAuto().allocate(size, 16), true, null),
+                0, 0);
         return s;
     }
 
@@ -570,41 +621,50 @@ public final class MbufPool {
      * {@code source}'s writable views once its operation has succeeded, since shared storage is read-only.
      */
     Segment allocSharing(Segment source) {
-        Segment s = allocSegment(source.type, source.owner);
+        Cache cache = cache();
+        Segment s = allocSegment(cache, source.type, source.owner);
         source.storage().addReference();
-        attachShared(s, source.storage(), source.offset, source.length);
+        attachShared(cache, s, source.storage(), source.offset, source.length);
         return s;
     }
 
-    private void attachShared(Segment s, Storage shared, int offset, int length) {
+    private static void attachShared(Cache cache, Segment s, Storage shared, int offset, int length) {
         Storage.Kind before = s.storage().kind();
         s.attach(shared, offset, length);
-        s.owner.recount(before, shared.kind()); // the owner counts storage kinds
+        cache.recount(s.owner, before, shared.kind()); // the owner counts storage kinds
     }
 
     /** Moves a segment's charge to another owner. */
     void recharge(Segment s, MbufOwner owner) {
-        s.owner.charge(s, -1);
+        Cache cache = cache();
+        cache.charge(s.owner, s.storage().kind(), -1);
         s.owner = owner;
-        owner.charge(s, +1);
-        owner.countClaim();
+        cache.charge(owner, s.storage().kind(), +1);
     }
 
     /** Frees one segment ({@code m_free}): drops its storage reference and returns it to the pool. */
     void free(Segment s) {
-        if (s.pool != this) {
-            s.pool.free(s); // a chain may hold segments of several pools after cat
-            return;
-        }
+        s.pool.free(s.pool.cache(), s); // a chain may hold segments of several pools after cat
+    }
+
+    private void free(Cache cache, Segment s) {
         if (s.free) {
             throw new IllegalStateException("segment freed twice: " + s);
         }
         s.revokeAll();
-        s.owner.charge(s, -1);
-        typeCounts[s.type.ordinal()].decrementAndGet();
         Storage storage = s.storage();
+        cache.charge(s.owner, storage.kind(), -1);
+        cache.add(cache.types, s.type.ordinal(), -1);
+        long released = SEGMENT;
         if (storage.isShareable() && storage.dropReference()) {
-            storage.pool().release(storage);
+            if (storage.pool() != this) {
+                storage.pool().release(storage.pool().cache(), storage);
+            } else if (storage.kind() == Storage.Kind.CLUSTER) {
+                putCluster(cache, storage);
+                released += CLUSTER; // the segment and its cluster leave the count together
+            } else {
+                release(cache, storage);
+            }
         }
         s.free = true;
         s.next = null;
@@ -614,25 +674,38 @@ public final class MbufPool {
             s.inlineStorage().memory().fill(POISON);
         }
         s.resetToInline();
-        segments.put(s);
+        segments.put(cache.segments, s);
+        inUse.addAndGet(-released);
     }
 
-    /** Frees a run of segments linked by {@code next}. */
+    /** Frees a run of segments linked by {@code next}, with one look-up of the thread's cache for the run. */
     void freeSegments(Segment head) {
+        Cache cache = head == null ? null : cache();
         while (head != null) {
             Segment next = head.next;
-            free(head);
+            if (head.pool == this) {
+                free(cache, head);
+            } else {
+                free(head);
+            }
             head = next;
         }
     }
 
-    private void release(Storage storage) {
+    /** Returns a cluster whose last reference was dropped to the thread's magazine; the caller uncounts it. */
+    private void putCluster(Cache cache, Storage cluster) {
+        if (Strict.ENABLED) {
+            cluster.memory().fill(POISON);
+        }
+        clusters.put(cache.clusters, cluster);
+    }
+
+    /** Releases storage whose last reference was dropped: a cluster back to the pool, external storage's free action. */
+    private void release(Cache cache, Storage storage) {
         switch (storage.kind()) {
             case CLUSTER -> {
-                if (Strict.ENABLED) {
-                    storage.memory().fill(POISON);
-                }
-                clusters.put(storage);
+                putCluster(cache, storage);
+                inUse.addAndGet(-CLUSTER);
             }
             case EXTERNAL -> {
                 externalInUse.decrementAndGet();
@@ -651,16 +724,20 @@ public final class MbufPool {
         }
     }
 
-    private Storage allocCluster() {
+    private Storage allocCluster(Cache cache) {
         injectFault("a cluster");
-        Storage c = clusters.tryGet();
-        if (c == null) {
+        if (!reserve(CLUSTER, clusterLimit)) {
             reclaim();
-            c = clusters.tryGet();
-            if (c == null) {
-                throw refuse(lastClusterWarning, "cluster", clusters);
+            if (!reserve(CLUSTER, clusterLimit)) {
+                throw refuse(lastClusterWarning, "cluster", clusterLimit);
             }
         }
+        return takeCluster(cache);
+    }
+
+    /** Takes a cluster counted in use already, referenced once. */
+    private Storage takeCluster(Cache cache) {
+        Storage c = clusters.get(cache.clusters);
         if (Strict.ENABLED) {
             checkPoison(c.memory(), "cluster");
         }
@@ -679,7 +756,49 @@ public final class MbufPool {
         }
     }
 
-    private NoBufferSpaceException refuse(AtomicLong lastWarning, String kind, ItemPool<?> pool) {
+    /**
+     * Counts one more segment ({@link #SEGMENT}) or cluster ({@link #CLUSTER}) in use, unless that would pass
+     * {@code limit}; returns whether it did. Without a limit this is one atomic add; with one, a
+     * compare-and-set loop that never passes it.
+     */
+    private boolean reserve(long unit, int limit) {
+        if (limit == Integer.MAX_VALUE) {
+            recordHighWater(inUse.addAndGet(unit));
+            return true;
+        }
+        while (true) {
+            long now = inUse.get();
+            if ((unit == SEGMENT ? segmentsIn(now) : clustersIn(now)) >= limit) {
+                return false;
+            }
+            if (inUse.compareAndSet(now, now + unit)) {
+                recordHighWater(now + unit);
+                return true;
+            }
+        }
+    }
+
+    /** Raises the high waters to the counts in {@code both} (an {@link #inUse} value) if those are new highs. */
+    private void recordHighWater(long both) {
+        int segmentCount = segmentsIn(both);
+        if (segmentCount > segmentHighWater.get()) {
+            segmentHighWater.accumulateAndGet(segmentCount, Math::max); // rarely: only at a new high
+        }
+        int clusterCount = clustersIn(both);
+        if (clusterCount > clusterHighWater.get()) {
+            clusterHighWater.accumulateAndGet(clusterCount, Math::max);
+        }
+    }
+
+    private static int segmentsIn(long both) {
+        return (int) both;
+    }
+
+    private static int clustersIn(long both) {
+        return (int) (both >>> 32);
+    }
+
+    private NoBufferSpaceException refuse(AtomicLong lastWarning, String kind, int limit) {
         failures.incrementAndGet();
         long now = clock.millis();
         long last = lastWarning.get();
@@ -687,10 +806,10 @@ public final class MbufPool {
                 && lastWarning.compareAndSet(last, now)) {
             limitWarnings.incrementAndGet();
             log.log(System.Logger.Level.WARNING, "mbuf " + kind + " limit reached ("
-                    + pool.limit() + " in use at " + Instant.ofEpochMilli(now) + "); raise the "
+                    + limit + " in use at " + Instant.ofEpochMilli(now) + "); raise the "
                     + kind + " limit");
         }
-        return new NoBufferSpaceException("no buffer space: the " + kind + " limit of " + pool.limit()
+        return new NoBufferSpaceException("no buffer space: the " + kind + " limit of " + limit
                 + " is reached and the drain hooks freed nothing; free packets or raise the limit");
     }
 
@@ -702,6 +821,162 @@ public final class MbufPool {
         if (mismatch != -1) {
             throw new IllegalStateException("a free " + what + " was written after it was freed (byte " + mismatch
                     + " is not poison)");
+        }
+    }
+
+    // ---------------------------------------------------------------- per-thread caches and counters
+
+    private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
+    /** Region sets a thread keeps for reuse; beyond that, freed chains' sets are left to the garbage collector. */
+    private static final int REGION_CACHE = 16;
+
+    /**
+     * One thread's share of the pool, as NetBSD's per-CPU pool caches and per-CPU statistics: its
+     * magazines of idle segments and clusters, and its counts of segments by type and by owner. Only its
+     * thread writes it, so the counts need no atomic instruction and no cache line is shared between
+     * threads on the way; a read sums every thread's counts (a freeing thread's count goes negative when
+     * another thread allocated). One thread-local look-up finds it for a whole operation.
+     */
+    private static final class Cache {
+        final ItemPool.Magazine segments;
+        final ItemPool.Magazine clusters;
+        /** Region sets of freed chains, cleared, for the next chains' first regions. */
+        final Regions[] idleRegions = new Regions[REGION_CACHE];
+        int idleRegionCount;
+        /** Segments allocated minus segments freed by this thread, by {@link MbufType} ordinal. */
+        final int[] types = new int[MbufType.values().length];
+        /**
+         * This thread's part of every owner's counts, at {@code owner.index * COUNTERS + counter}; grown
+         * (by its thread) when a new owner is charged, so readers may see the old array for a moment.
+         */
+        volatile int[] owners = new int[0];
+
+        Cache(ItemPool.Magazine segments, ItemPool.Magazine clusters) {
+            this.segments = segments;
+            this.clusters = clusters;
+        }
+
+        void add(int[] counts, int i, int delta) {
+            INTS.setOpaque(counts, i, (int) INTS.getOpaque(counts, i) + delta);
+        }
+
+        /** Adds or removes ({@code sign}) a segment of storage {@code kind} to {@code owner}'s counts; a new one is a claim. */
+        void charge(MbufOwner owner, Storage.Kind kind, int sign) {
+            int[] counts = countsFor(owner);
+            int at = owner.index * MbufOwner.COUNTERS;
+            add(counts, at + MbufOwner.SEGMENTS, sign);
+            int kindCounter = kind.ownerCounter;
+            if (kindCounter >= 0) {
+                add(counts, at + kindCounter, sign);
+            }
+            if (sign > 0) {
+                add(counts, at + MbufOwner.CLAIMS, 1);
+            }
+        }
+
+        /** A segment of {@code owner} changed its storage from {@code from} to {@code to}. */
+        void recount(MbufOwner owner, Storage.Kind from, Storage.Kind to) {
+            int before = from.ownerCounter;
+            int after = to.ownerCounter;
+            if (before != after) {
+                int[] counts = countsFor(owner);
+                int at = owner.index * MbufOwner.COUNTERS;
+                if (before >= 0) {
+                    add(counts, at + before, -1);
+                }
+                if (after >= 0) {
+                    add(counts, at + after, +1);
+                }
+            }
+        }
+
+        private int[] countsFor(MbufOwner owner) {
+            int[] counts = owners;
+            int needed = (owner.index + 1) * MbufOwner.COUNTERS;
+            if (counts.length < needed) {
+                counts = java.util.Arrays.copyOf(counts, Math.max(needed, counts.length * 2));
+                owners = counts;
+            }
+            return counts;
+        }
+
+        boolean isOrphaned() {
+            return segments.isOrphaned();
+        }
+    }
+
+    /**
+     * An empty region set for a chain's first guaranteed region: one a freed chain gave back to this
+     * thread's cache ({@link #recycle}), or a new one. Region sets are internal to chains and never escape,
+     * so reusing them is safe, and a chain that takes a {@code ptr} allocates no region storage once warm.
+     */
+    Regions takeRegions() {
+        Cache cache = cache();
+        if (cache.idleRegionCount == 0) {
+            return new Regions();
+        }
+        Regions regions = cache.idleRegions[--cache.idleRegionCount];
+        cache.idleRegions[cache.idleRegionCount] = null;
+        return regions;
+    }
+
+    /** Keeps the region set of a chain being freed for reuse by {@link #takeRegions()}; ignores {@link Regions#NONE}. */
+    void recycle(Regions regions) {
+        if (regions == Regions.NONE) {
+            return;
+        }
+        Cache cache = cache();
+        if (cache.idleRegionCount < REGION_CACHE) {
+            regions.clear();
+            cache.idleRegions[cache.idleRegionCount++] = regions;
+        }
+    }
+
+    /** The calling thread's cache, made on its first use of the pool. */
+    private Cache cache() {
+        WeakReference<Cache> ref = local.get();
+        Cache cache = ref == null ? null : ref.get();
+        return cache != null ? cache : register();
+    }
+
+    /** Gives the calling thread a cache, and folds the counts of caches whose threads ended into the pool's. */
+    private Cache register() {
+        Cache cache = new Cache(segments.newMagazine(), clusters.newMagazine());
+        synchronized (caches) {
+            for (int i = caches.size() - 1; i >= 0; i--) {
+                Cache dead = caches.get(i);
+                if (dead.isOrphaned()) {
+                    for (int t = 0; t < retiredTypes.length; t++) {
+                        retiredTypes[t] += (int) INTS.getOpaque(dead.types, t);
+                    }
+                    int[] counts = dead.owners;
+                    if (retiredOwners.length < counts.length) {
+                        retiredOwners = java.util.Arrays.copyOf(retiredOwners, counts.length);
+                    }
+                    for (int j = 0; j < counts.length; j++) {
+                        retiredOwners[j] += (int) INTS.getOpaque(counts, j);
+                    }
+                    caches.remove(i);
+                }
+            }
+            caches.add(cache);
+        }
+        local.set(new WeakReference<>(cache));
+        return cache;
+    }
+
+    /** The sum over every thread of {@code owner}'s {@code counter} ({@link MbufOwner#SEGMENTS}, ...). */
+    int ownerCount(MbufOwner owner, int counter) {
+        int at = owner.index * MbufOwner.COUNTERS + counter;
+        synchronized (caches) {
+            int sum = at < retiredOwners.length ? retiredOwners[at] : 0;
+            for (Cache c : caches) {
+                int[] counts = c.owners;
+                if (at < counts.length) {
+                    sum += (int) INTS.getOpaque(counts, at);
+                }
+            }
+            return sum;
         }
     }
 

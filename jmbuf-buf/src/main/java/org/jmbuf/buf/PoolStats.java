@@ -25,7 +25,10 @@ import java.util.Map;
  * @param bytesCopied        bytes that chain operations copied from one storage to another (pullup,
  *                           copy on write, deep copy, splitting inline data, ...); never bytes that a
  *                           caller wrote or read
- * @param segmentsInUseByType segments in use for each {@link MbufType} ({@code m_mtypes})
+ * @param segmentsInUseByType segments in use for each {@link MbufType} ({@code m_mtypes}); as NetBSD's
+ *                           per-CPU {@code mbstat}, each thread counts its own allocations and frees and
+ *                           the snapshot sums them, so these counts are exact whenever no other thread
+ *                           is allocating or freeing at the same time
  */
 public record PoolStats(
         int segmentsInUse,

@@ -11,10 +11,16 @@ import java.util.Arrays;
  * separate, since they may lie in different segments.
  */
 final class Regions {
-    private static final int[] NONE = new int[0];
+    /**
+     * The empty set that every chain without regions shares, so that a chain allocates no region storage
+     * until its first region: never written (the methods that change a set leave an empty one alone, and
+     * {@link #add} is only called on a set of the chain's own).
+     */
+    static final Regions NONE = new Regions();
+    private static final int[] EMPTY = new int[0];
 
-    private int[] starts = NONE;
-    private int[] ends = NONE;
+    private int[] starts = EMPTY;
+    private int[] ends = EMPTY;
     private int count;
 
     int count() {
@@ -33,6 +39,7 @@ final class Regions {
         return count == 0;
     }
 
+    /** Removes every region, keeping the arrays for the next chain that reuses this set. */
     void clear() {
         count = 0;
     }
@@ -104,6 +111,9 @@ final class Regions {
 
     /** Moves every region by {@code delta} (prepend). */
     void shift(int delta) {
+        if (count == 0) {
+            return;
+        }
         for (int i = 0; i < count; i++) {
             starts[i] += delta;
             ends[i] += delta;
@@ -112,6 +122,9 @@ final class Regions {
 
     /** Removes the first {@code n} bytes: regions move down by n, are clipped at 0, or vanish. */
     void trimFront(int n) {
+        if (count == 0) {
+            return;
+        }
         int out = 0;
         for (int i = 0; i < count; i++) {
             int s = Math.max(0, starts[i] - n);
@@ -127,6 +140,9 @@ final class Regions {
 
     /** Keeps only bytes below {@code newLength}: regions are clipped there or vanish. */
     void truncate(int newLength) {
+        if (count == 0) {
+            return;
+        }
         int out = 0;
         for (int i = 0; i < count; i++) {
             int e = Math.min(ends[i], newLength);
@@ -139,8 +155,14 @@ final class Regions {
         count = out;
     }
 
-    /** Moves the parts of regions at or after {@code at} into a new set, offsets rebased to 0 (split). */
+    /**
+     * Moves the parts of regions at or after {@code at} into a new set, offsets rebased to 0 (split); returns
+     * {@link #NONE} if no region reaches past {@code at}.
+     */
     Regions splitOff(int at) {
+        if (count == 0 || ends[count - 1] <= at) {
+            return NONE;
+        }
         Regions tail = new Regions();
         for (int i = 0; i < count; i++) {
             if (ends[i] > at) {

@@ -90,22 +90,31 @@ final class Segment {
         return storage.memory().asSlice(offset + from, len);
     }
 
+    /** As {@link #raw}, but always read-only (one slice of the storage's read-only twin, no second view). */
+    MemorySegment rawReadOnly(int from, int len) {
+        return storage.readOnlyMemory().asSlice(offset + from, len);
+    }
+
     /**
      * A view of {@code [from, from + len)} of this segment's data. It is read-only unless {@code writable}
      * and the storage is not read-only. In strict mode the view is revocable: it is tied to an arena
      * that closes when the bytes leave this segment (moved, trimmed, split off or freed).
      */
     MemorySegment view(int from, int len, boolean writable) {
-        MemorySegment bytes = raw(from, len);
+        boolean writableView = writable && !isReadOnly();
+        MemorySegment bytes = writableView ? raw(from, len) : rawReadOnly(from, len);
         if (Strict.ENABLED && bytes.isNative()) {
             Arena arena = Arena.ofShared();
             bytes = bytes.reinterpret(arena, null);
             if (views == null) {
                 views = new ArrayList<>(4);
             }
-            views.add(new View(offset + from, offset + from + len, writable && !isReadOnly(), arena));
+            views.add(new View(offset + from, offset + from + len, writableView, arena));
+            if (!writableView) {
+                bytes = bytes.asReadOnly();
+            }
         }
-        return writable && !isReadOnly() ? bytes : bytes.asReadOnly();
+        return bytes;
     }
 
     /** Removes {@code n} bytes from the front of the data window. */

@@ -14,7 +14,16 @@ import java.lang.invoke.VarHandle;
  * packet may be freed on different threads. Inline storage belongs to one segment and is never shared.
  */
 final class Storage {
-    enum Kind { INTERNAL, CLUSTER, EXTERNAL, LARGE }
+    enum Kind {
+        INTERNAL(-1), CLUSTER(MbufOwner.CLUSTERS), EXTERNAL(MbufOwner.EXTERNAL), LARGE(MbufOwner.EXTERNAL);
+
+        /** The owner counter that counts segments of this kind ({@link MbufOwner#CLUSTERS}, ...), or -1. */
+        final int ownerCounter;
+
+        Kind(int ownerCounter) {
+            this.ownerCounter = ownerCounter;
+        }
+    }
 
     private static final VarHandle REFERENCES;
 
@@ -29,6 +38,8 @@ final class Storage {
     private final Kind kind;
     private final MbufPool pool;
     private final MemorySegment memory;
+    /** {@link #memory} as a read-only segment, made once so that read-only views cost one slice, not two. */
+    private final MemorySegment readOnlyMemory;
     private final boolean writable;
     private final Runnable onFree;
     @SuppressWarnings("unused") // accessed through REFERENCES
@@ -38,6 +49,7 @@ final class Storage {
         this.kind = kind;
         this.pool = pool;
         this.memory = memory;
+        this.readOnlyMemory = memory.isReadOnly() ? memory : memory.asReadOnly();
         this.writable = writable;
         this.onFree = onFree;
         this.references = 1;
@@ -55,6 +67,11 @@ final class Storage {
     /** The whole buffer, writable unless the storage was handed in read-only. */
     MemorySegment memory() {
         return memory;
+    }
+
+    /** The whole buffer, read-only whatever the storage. */
+    MemorySegment readOnlyMemory() {
+        return readOnlyMemory;
     }
 
     int capacity() {
@@ -84,8 +101,16 @@ final class Storage {
         }
     }
 
-    /** Drops one reference and returns true if it was the last. */
+    /**
+     * Drops one reference and returns true if it was the last. The sole holder drops it without an atomic
+     * instruction: a count of 1 means no other segment refers to the storage, and only a holder can add a
+     * reference, so nothing can change the count between the read and the write.
+     */
     boolean dropReference() {
+        if ((int) REFERENCES.getAcquire(this) == 1) {
+            REFERENCES.setRelease(this, 0);
+            return true;
+        }
         int before = (int) REFERENCES.getAndAdd(this, -1);
         if (before <= 0) {
             throw new IllegalStateException("storage released twice: " + this);
@@ -93,9 +118,13 @@ final class Storage {
         return before == 1;
     }
 
-    /** Makes a recycled cluster referenced once again. */
+    /**
+     * Makes a recycled cluster referenced once again. A release store is enough: the cluster reaches the
+     * allocating thread through the pool (its own magazine, or the depot under its lock) after the last
+     * {@link #dropReference()}, and reaches any other thread only with the chain that holds it.
+     */
     void revive() {
-        REFERENCES.setVolatile(this, 1);
+        REFERENCES.setRelease(this, 1);
     }
 
     Runnable onFree() {

@@ -61,4 +61,44 @@ class PoolLifetimeTest {
         assertEquals(8, pool.segmentsCreated(), "the ended thread's cached segments were reused, not remade");
         assertEquals(0, pool.stats().segmentsInUse());
     }
+
+    @Test
+    @Timeout(30)
+    void countsMadeOnAThreadThatEndedAreKept() throws InterruptedException {
+        // Each thread counts its own allocations, types and owner charges; a thread that ends hands its
+        // counts to the pool when the next thread registers, and nothing is lost or counted twice.
+        MbufPool pool = MbufPool.builder().build();
+        MbufOwner owner = pool.owner("test", "held across threads");
+        Mbuf[] held = new Mbuf[5];
+        Thread worker = new Thread(() -> {
+            for (int i = 0; i < held.length; i++) {
+                held[i] = i % 2 == 0 ? pool.getCluster(true) : pool.get(MbufType.HEADER);
+                held[i].claim(owner);
+            }
+        });
+        worker.start();
+        worker.join();
+        assertEquals(5, owner.segments());
+        assertEquals(3, owner.clusters());
+        assertEquals(2, pool.stats().segmentsInUseByType().get(MbufType.HEADER));
+        Thread next = new Thread(() -> pool.getPacket().free()); // registers, and retires the worker's cache
+        next.start();
+        next.join();
+        assertEquals(5, owner.segments(), "the ended thread's charges were kept");
+        assertEquals(3, owner.clusters());
+        assertEquals(5, owner.claims());
+        assertEquals(2, pool.stats().segmentsInUseByType().get(MbufType.HEADER));
+        for (Mbuf m : held) {
+            m.free(); // on this thread: its own counts go negative, the sums reach zero
+        }
+        PoolStats s = pool.stats();
+        assertEquals(0, owner.segments());
+        assertEquals(0, owner.clusters());
+        assertEquals(5, owner.claims(), "claims are a running total");
+        assertEquals(0, s.segmentsInUseByType().get(MbufType.HEADER));
+        assertEquals(0, s.segmentsInUseByType().get(MbufType.DATA));
+        assertEquals(6, s.segmentAllocations());
+        assertEquals(3, s.clusterAllocations());
+        assertTrue(s.isQuiescent(), s.toString());
+    }
 }
