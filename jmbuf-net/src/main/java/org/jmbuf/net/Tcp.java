@@ -401,6 +401,7 @@ public final class Tcp {
             if (c.state() == TcpState.TIME_WAIT && seg.has(TcpHeader.SYN) && !seg.has(TcpHeader.ACK)
                     && c.acceptsNewIncarnation(seg)) {
                 c.release(); // RFC 6191 / RFC 9293 §3.6.1: a new SYN may reopen a TIME_WAIT pair
+                c.dispatch();
             } else {
                 c.segmentArrived(seg);
                 return;

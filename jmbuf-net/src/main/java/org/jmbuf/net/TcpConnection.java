@@ -1700,6 +1700,9 @@ public final class TcpConnection {
                 int e = events;
                 events = 0;
                 if ((e & EVENT_CONNECTED) != 0) {
+                    if (listener != null) {
+                        listener.notifyAcceptable(); // it may accept us and set our handler
+                    }
                     handler.connected(this);
                 }
                 if ((e & EVENT_READABLE) != 0 && (received > 0 || isEndOfStream())) {

@@ -109,8 +109,7 @@ public final class TcpListener implements AutoCloseable {
                     c.openFromCookie(seg, seg.ack - 1, mss);
                     tcp.add(c);
                     acceptQueue.add(c);
-                    c.segmentArrived(seg);
-                    onAcceptable.accept(this);
+                    c.segmentArrived(seg); // its events tell us, then its handler, that it is ready
                     return;
                 }
                 tcp.counters().increment(Tcp.TcpCounter.SYN_COOKIES_REJECTED);
@@ -154,7 +153,16 @@ public final class TcpListener implements AutoCloseable {
             return;
         }
         acceptQueue.add(c);
-        onAcceptable.accept(this);
+    }
+
+    /**
+     * A connection of ours became ready to accept; called by the connection when it reports its events, so
+     * the callback never runs in the middle of processing a segment.
+     */
+    void notifyAcceptable() {
+        if (!closed) {
+            onAcceptable.accept(this);
+        }
     }
 
     /** A connection of ours (half-open, or waiting to be accepted) ended. */
