@@ -1019,8 +1019,10 @@ public final class TcpConnection {
         }
         boolean lost = sack ? dupAcks >= TcpScoreboard.DUP_THRESH || scoreboard.isLost(sndUna, mss)
                 : dupAcks == TcpScoreboard.DUP_THRESH;
-        if (!lost || !sack && sndUna <= recover) {
-            return; // RFC 6582 §3.2 step 2: no new recovery for losses within the last window
+        if (!lost || sndUna <= recover) {
+            // RFC 6582 §3.2 step 2 (and, with SACK, RFC 6675 §5.1 after a timeout): no new recovery until
+            // everything sent before the last one (or the timeout) is acknowledged
+            return;
         }
         long flight = sndMax - sndUna;
         ssthresh = Math.max(flight / 2, 2L * mss);
