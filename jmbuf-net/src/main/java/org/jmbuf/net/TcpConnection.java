@@ -486,9 +486,14 @@ public final class TcpConnection {
         }
     }
 
-    /** {@code PRU_ABORT}: resets the connection: sends a RST if synchronized and frees everything. */
+    /**
+     * {@code PRU_ABORT}: resets the connection: sends a RST if the peer knows of it, and frees everything,
+     * unread data included.
+     */
     public void abort() {
+        userClosed = true; // the user gives the connection up: what it has not read goes too
         if (state == TcpState.CLOSED) {
+            discardReceived();
             return;
         }
         drop(Failure.ABORTED);
@@ -567,8 +572,8 @@ public final class TcpConnection {
     void passiveOpen(TcpSegment seg) {
         iss = tcp.initialSequenceNumber(key);
         initSend(iss);
-        initReceive(seg.seq);
         negotiate(seg, true);
+        initReceive(seg.seq);
         setState(TcpState.SYN_RECEIVED);
         setWindow(seg.window, irsPlus(0), sndUna);
         output();
@@ -595,7 +600,7 @@ public final class TcpConnection {
     private void initReceive(int synSeq) {
         irs = synSeq;
         rcvNxt = (irs & 0xffffffffL) + 1;
-        rcvAdv = rcvNxt + windowSpace();
+        rcvAdv = rcvNxt + Math.min(windowSpace(), 65535); // what a SYN can offer: its window is never scaled
         lastAckSent = rcvNxt;
     }
 
@@ -677,10 +682,31 @@ public final class TcpConnection {
         }
         lastReceived = now();
         keepProbes = 0;
-        if (state == TcpState.SYN_RECEIVED && seg.has(TcpHeader.SYN) && !seg.has(TcpHeader.ACK)
-                && seg.seq == irs) {
-            sndNxt = sndUna; // the peer did not get our SYN-ACK: send it again
-            output();
+        if (state == TcpState.SYN_RECEIVED && seg.has(TcpHeader.SYN)) {
+            if (!seg.has(TcpHeader.ACK) && seg.seq == irs) {
+                sndNxt = sndUna; // the peer did not get our SYN-ACK: send it again
+                output();
+                return;
+            }
+            if (listener != null) {
+                release(); // another SYN: a passive half-open connection goes back to LISTEN (RFC 9293 §3.10.7.4)
+                return;
+            }
+            if (seg.has(TcpHeader.ACK) && seg.seq == irs) {
+                // simultaneous open: the peer's SYN-ACK; its SYN we have, its ACK completes ours (RFC 9293
+                // figure 8), and its window, a SYN's, is not scaled
+                seg.flags &= ~TcpHeader.SYN;
+                seg.seq++;
+                seg.windowUnscaled = true;
+            }
+        }
+        if (seg.has(TcpHeader.SYN)) {
+            // RFC 5961 §4: a SYN on a synchronized connection, whatever its sequence number, gets a
+            // (throttled) challenge ACK and is dropped
+            if (tcp.mayChallenge()) {
+                ackNow = true;
+                output();
+            }
             return;
         }
         long seq = rcvNxt + (seg.seq - (int) rcvNxt);
@@ -756,14 +782,7 @@ public final class TcpConnection {
             }
             return;
         }
-        // 4. SYN in a synchronized state (RFC 5961 §4)
-        if (seg.has(TcpHeader.SYN)) {
-            if (tcp.mayChallenge()) {
-                ackNow = true;
-                output();
-            }
-            return;
-        }
+        // 4. SYN: handled above, before the sequence number check (RFC 5961 §4)
         // 5. ACK
         if (!seg.has(TcpHeader.ACK)) {
             return;
@@ -825,8 +844,8 @@ public final class TcpConnection {
         if (!seg.has(TcpHeader.SYN)) {
             return;
         }
-        initReceive(seg.seq);
         negotiate(seg, false);
+        initReceive(seg.seq);
         lastReceived = now();
         if (hasAck) {
             if (timestamps && seg.tsEcho != 0) {
@@ -924,7 +943,7 @@ public final class TcpConnection {
     /** The window update rule (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2), the window scaled. */
     private void updateWindow(TcpSegment seg, long seq, long ack) {
         if (sndWl1 < seq || sndWl1 == seq && sndWl2 <= ack) {
-            setWindow((long) seg.window << sndScale, seq, ack);
+            setWindow(seg.windowUnscaled ? seg.window : (long) seg.window << sndScale, seq, ack);
         }
     }
 
@@ -943,6 +962,9 @@ public final class TcpConnection {
     /** An ACK for new data: RTT, congestion window, recovery, the send buffer, the timers. */
     private void newAck(TcpSegment seg, long ack) {
         long acked = ack - sndUna;
+        if (cwnd == 0) {
+            cwnd = initialWindow(); // our SYN is acknowledged only now (closed while in SYN_RECEIVED)
+        }
         if (timestamps && seg.hasTimestamp && seg.tsEcho != 0) {
             rttSample(tsNanos(seg.tsEcho));
         } else if (rtTiming && ack > rtSeq) {
@@ -1195,7 +1217,7 @@ public final class TcpConnection {
 
     /** One segment from SND.NXT if there is one to send; returns whether one was sent. */
     private boolean outputOne(boolean forceProbe) {
-        boolean syn = (state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED) && sndNxt == iss4();
+        boolean syn = sndNxt == iss4(); // our SYN again (or first): nothing is acknowledged yet
         if (state == TcpState.SYN_SENT && !syn) {
             return false; // nothing but the SYN until the peer answers
         }
@@ -1209,7 +1231,7 @@ public final class TcpConnection {
             window = Math.max(window, sndNxt - sndUna + 1);
         }
         long len = 0;
-        if (!syn && state != TcpState.SYN_SENT && state != TcpState.SYN_RECEIVED) {
+        if (!syn && sndUna > iss4() && state != TcpState.SYN_RECEIVED) {
             len = Math.max(0, Math.min(dataEnd - sndNxt, sndUna + window - sndNxt));
             len = Math.min(len, mss);
         }
@@ -1555,7 +1577,7 @@ public final class TcpConnection {
     /** RFC 6298 §5.4-5.7 and RFC 5681 §3.1: back off, collapse the window, go back to SND.UNA. */
     private void retransmitTimeout() {
         retries++;
-        boolean handshake = state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED;
+        boolean handshake = sndUna == iss4(); // our SYN is not acknowledged yet
         if (retries > (handshake ? settings.synRetries() : settings.dataRetries())) {
             tcp.counters().increment(Tcp.TcpCounter.TIMEOUT_DROPS);
             drop(Failure.TIMED_OUT);
