@@ -85,6 +85,7 @@ public final class Tcp {
         SYN_COOKIES_SENT("SYN cookies sent"),
         SYN_COOKIES_ACCEPTED("connections made from valid SYN cookies"),
         SYN_COOKIES_REJECTED("ACKs to a listener with an invalid SYN cookie (answered with a reset)"),
+        LISTENER_STRAY_ACKS("ACKs to a listener for no connection, no cookie sent (answered with a reset)"),
         CONNECTS("connections opened actively"),
         ACCEPTS("connections accepted"),
         ESTABLISHED("connections established"),

@@ -82,6 +82,8 @@ public final class TcpConnection {
     private static final int TIMESTAMP_OPTION_LENGTH = 12; // NOP, NOP, kind, length, TSval, TSecr
     private static final long PAWS_IDLE_NANOS = 24L * 24 * 3600 * 1_000_000_000L; // RFC 7323 §5.5
     private static final long MAX_CWND = 1L << 30;
+    /** How long silly window avoidance may hold data back with nothing in flight (RFC 1122 §4.2.3.4: 0.1-1 s). */
+    private static final long SWS_OVERRIDE_NANOS = 200_000_000L;
 
     private final Tcp tcp;
     private final TcpSettings settings;
@@ -912,7 +914,7 @@ public final class TcpConnection {
         long window = (long) seg.window << sndScale;
         if (ack <= sndUna) {
             boolean duplicate = ack == sndUna && seg.dataLength == 0 && !seg.has(TcpHeader.FIN)
-                    && sndMax > sndUna && (window == sndWnd || newSack);
+                    && sndMax > sndUna && rexmtAt != 0 && (window == sndWnd || newSack);
             updateWindow(seg, seq, ack);
             if (duplicate) {
                 duplicateAck();
@@ -985,7 +987,7 @@ public final class TcpConnection {
                 tcp.counters().increment(Tcp.TcpCounter.NEWRENO_PARTIAL_ACKS);
                 cwnd = Math.max(cwnd - acked + (acked >= mss ? mss : 0), mss);
                 advanceUna(ack);
-                retransmit(sndUna, (int) Math.min(mss, sndMax - sndUna));
+                retransmit(sndUna, (int) Math.min(segmentData(), sndMax - sndUna));
                 rexmtAt = now() + rto;
                 return;
             }
@@ -1023,9 +1025,7 @@ public final class TcpConnection {
         sndNxt = Math.max(sndNxt, sndUna);
         scoreboard.advance(sndUna);
         retries = 0;
-        if (rttValid) {
-            rto = computeRto();
-        }
+        // the RTO stays backed off until a new round-trip sample (Karn, RFC 6298 §5): rttSample recomputes it
         rexmtAt = sndUna == sndMax ? 0 : now() + rto;
     }
 
@@ -1057,11 +1057,11 @@ public final class TcpConnection {
             cwnd = ssthresh;
             highRxt = sndUna;
             long end = scoreboard.nextHole(sndUna, sndMax, sndUna, mss, false, holeEnd) < 0 ? sndMax : holeEnd[0];
-            int len = (int) Math.min(mss, end - sndUna);
+            int len = (int) Math.min(segmentData(), end - sndUna);
             retransmit(sndUna, len);
             highRxt = sndUna + len;
         } else {
-            retransmit(sndUna, (int) Math.min(mss, flight));
+            retransmit(sndUna, (int) Math.min(segmentData(), flight));
             cwnd = ssthresh + 3L * mss;
         }
         rexmtAt = now() + rto;
@@ -1233,21 +1233,23 @@ public final class TcpConnection {
         long len = 0;
         if (!syn && sndUna > iss4() && state != TcpState.SYN_RECEIVED) {
             len = Math.max(0, Math.min(dataEnd - sndNxt, sndUna + window - sndNxt));
-            len = Math.min(len, mss);
+            len = Math.min(len, segmentData());
         }
         boolean fin = finSeq >= 0 && sndNxt + len == finSeq && !syn
                 && (state == TcpState.FIN_WAIT_1 || state == TcpState.CLOSING || state == TcpState.LAST_ACK);
         boolean send = syn || fin || ackNow || forceProbe;
         if (len > 0) {
             boolean allQueued = sndNxt + len == dataEnd;
-            send |= len == mss
+            send |= len == segmentData()
                     || allQueued && (nodelay || sndMax == sndUna)
                     || maxSndWnd > 0 && len >= maxSndWnd / 2
                     || sndNxt < sndMax;
         }
         if (!send) {
-            if (dataEnd > sndNxt && sndWnd == 0 && rexmtAt == 0 && persistAt == 0 && state.isSynchronized()) {
-                persistAt = now() + persistInterval();
+            // data held back with nothing in flight: by a zero window (probe it), or by silly window
+            // avoidance (a timeout forces it out, RFC 1122 §4.2.3.4); the persist timer does both
+            if (dataEnd > sndNxt && rexmtAt == 0 && persistAt == 0 && state.isSynchronized()) {
+                persistAt = now() + (sndWnd == 0 ? persistInterval() : SWS_OVERRIDE_NANOS);
             }
             return false;
         }
@@ -1256,11 +1258,13 @@ public final class TcpConnection {
         if (len > 0 && sndNxt + len == dataEnd) {
             flags |= TcpHeader.PSH;
         }
-        long seq = sndNxt;
+        // a segment without data, SYN or FIN goes at SND.MAX, where the peer expects it even after we went
+        // back to retransmit (tcp_output does the same); the peer would drop anything lower as old
+        long seq = len == 0 && !syn && !fin ? sndMax : sndNxt;
         if (!sendSegment(seq, (int) len, flags)) {
             return false;
         }
-        if (forceProbe) {
+        if (forceProbe && sndWnd == 0) {
             sndMax = Math.max(sndMax, seq + len); // a probe: SND.NXT stays, no retransmission timer
             return false;
         }
@@ -1316,10 +1320,22 @@ public final class TcpConnection {
             if (s < 0) {
                 return;
             }
-            int len = (int) Math.min(mss, holeEnd[0] - s);
+            int len = (int) Math.min(segmentData(), holeEnd[0] - s);
             retransmit(s, len);
             highRxt = s + len;
         }
+    }
+
+    /**
+     * Data bytes a segment may carry now: the MSS (already less the timestamp option) less the SACK option
+     * the segment will carry (RFC 9293 §3.7.1, RFC 6691: the options sent shrink the data, not the MSS).
+     */
+    private int segmentData() {
+        if (!sack || reassembly.isEmpty()) {
+            return mss;
+        }
+        int blocks = Math.min(reassembly.runCount(), timestamps ? 3 : 4);
+        return mss - (blocks == 0 ? 0 : 4 + 8 * blocks);
     }
 
     /** Builds and sends one segment at {@code seq} with {@code len} bytes of the send buffer. */
@@ -1552,8 +1568,10 @@ public final class TcpConnection {
         }
         if (persistAt != 0 && now >= persistAt && !released) {
             persistAt = 0;
-            tcp.counters().increment(Tcp.TcpCounter.PERSIST_PROBES);
-            persistShift++;
+            if (sndWnd == 0) {
+                tcp.counters().increment(Tcp.TcpCounter.PERSIST_PROBES);
+                persistShift++;
+            }
             outputOne(true);
             if (sndWnd == 0 && bufferSeq + sendBuffered > sndNxt) {
                 persistAt = now + persistInterval();

@@ -40,6 +40,19 @@ final class TcpReassembly {
         return entries.size();
     }
 
+    /** The number of runs of adjacent entries: the SACK blocks there are to report. */
+    int runCount() {
+        int runs = 0;
+        long end = -1;
+        for (Entry e : entries) {
+            if (e.seq() != end) {
+                runs++;
+            }
+            end = e.end();
+        }
+        return runs;
+    }
+
     /** Bytes queued. */
     long bytes() {
         return bytes;
@@ -52,6 +65,7 @@ final class TcpReassembly {
      */
     boolean insert(long seq, Mbuf data, int length, boolean fin) {
         long end = seq + length;
+        long arrival = seq;
         int i = 0;
         while (i < entries.size() && entries.get(i).end() <= seq) {
             i++;
@@ -77,8 +91,9 @@ final class TcpReassembly {
         while (i < entries.size() && entries.get(i).seq() < end) {
             Entry next = entries.get(i);
             if (next.end() <= end) {
+                fin |= next.fin() && next.end() == end; // the FIN it carried follows our last byte too
                 bytes -= next.length();
-                next.data().free();
+                free(next.data());
                 entries.remove(i);
                 continue;
             }
@@ -88,6 +103,20 @@ final class TcpReassembly {
             end = seq + length;
             fin = false;
             break;
+        }
+        if (length == 0) {
+            free(data); // no new byte: the entries around hold them all
+            if (!fin) {
+                latestArrival = arrival;
+                return true;
+            }
+            if (i > 0 && entries.get(i - 1).end() == seq) {
+                Entry last = entries.get(i - 1);
+                entries.set(i - 1, new Entry(last.seq(), last.data(), last.length(), true));
+                latestArrival = arrival;
+                return true;
+            }
+            data = null; // a bare FIN beyond a gap: an empty entry keeps it
         }
         if (entries.size() >= limit) {
             free(data);
