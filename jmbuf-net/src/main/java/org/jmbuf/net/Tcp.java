@@ -73,6 +73,7 @@ public final class Tcp {
         CHALLENGE_ACKS_SUPPRESSED("challenge ACKs not sent: over the rate limit"),
         OUT_OF_WINDOW("segments outside the receive window (ACKed and dropped)"),
         PAWS_DROPS("segments dropped by PAWS (old timestamps)"),
+        TIMESTAMP_MISSING("segments without the timestamps the connection agreed on (RFC 7323 §3.2, dropped)"),
         DUPLICATE_DATA_BYTES("bytes received twice"),
         DATA_BYTES_RECEIVED("bytes of data received in order"),
         OUT_OF_ORDER_SEGMENTS("segments received out of order (queued)"),

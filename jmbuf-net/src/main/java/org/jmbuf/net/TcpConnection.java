@@ -147,6 +147,7 @@ public final class TcpConnection {
     private long rtStart;
     private int retries;
     private boolean synRetransmitted;
+    private long lastDataSent;
 
     // congestion control (RFC 5681, 6582, 6675)
     private long cwnd;
@@ -156,6 +157,7 @@ public final class TcpConnection {
     private boolean inRecovery;
     private long recover;
     private long highRxt;
+    private long rescueRxt;
     private final TcpScoreboard scoreboard = new TcpScoreboard();
     private final long[] holeEnd = new long[1];
     private final TcpHeader headerView = new TcpHeader();
@@ -654,6 +656,16 @@ public final class TcpConnection {
         return shift;
     }
 
+    /**
+     * RFC 6298 §5.7: if the SYN or SYN-ACK timed out and no round trip was measured, the timeout starts
+     * data transfer at 3 s.
+     */
+    private void afterHandshake() {
+        if (synRetransmitted && !rttValid) {
+            rto = Math.clamp(3_000_000_000L, settings.minRto().toNanos(), settings.maxRto().toNanos());
+        }
+    }
+
     /** RFC 5681 §3.1's initial window; one segment if the SYN had to be retransmitted. */
     private long initialWindow() {
         if (synRetransmitted) {
@@ -709,6 +721,10 @@ public final class TcpConnection {
                 ackNow = true;
                 output();
             }
+            return;
+        }
+        if (timestamps && !seg.hasTimestamp && !seg.has(TcpHeader.RST)) {
+            tcp.counters().increment(Tcp.TcpCounter.TIMESTAMP_MISSING); // RFC 7323 §3.2: silently dropped
             return;
         }
         long seq = rcvNxt + (seg.seq - (int) rcvNxt);
@@ -798,6 +814,7 @@ public final class TcpConnection {
             setState(TcpState.ESTABLISHED);
             tcp.counters().increment(Tcp.TcpCounter.ESTABLISHED);
             cwnd = initialWindow();
+            afterHandshake();
             updateWindow(seg, seq, ack);
             events |= EVENT_CONNECTED;
             if (listener != null) {
@@ -863,6 +880,7 @@ public final class TcpConnection {
             setState(TcpState.ESTABLISHED);
             tcp.counters().increment(Tcp.TcpCounter.ESTABLISHED);
             cwnd = initialWindow();
+            afterHandshake();
             setWindow(seg.window, irsPlus(0), ack);
             events |= EVENT_CONNECTED;
             ackNow = true;
@@ -913,8 +931,10 @@ public final class TcpConnection {
         }
         long window = (long) seg.window << sndScale;
         if (ack <= sndUna) {
-            boolean duplicate = ack == sndUna && seg.dataLength == 0 && !seg.has(TcpHeader.FIN)
-                    && sndMax > sndUna && rexmtAt != 0 && (window == sndWnd || newSack);
+            // RFC 5681 §2's duplicate ACK; with SACK, RFC 6675 §2's: any ACK that SACKs new data
+            boolean duplicate = sack ? newSack && rexmtAt != 0
+                    : ack == sndUna && seg.dataLength == 0 && !seg.has(TcpHeader.FIN) && sndMax > sndUna
+                            && rexmtAt != 0 && window == sndWnd;
             updateWindow(seg, seq, ack);
             if (duplicate) {
                 duplicateAck();
@@ -922,6 +942,9 @@ public final class TcpConnection {
         } else {
             newAck(seg, ack);
             updateWindow(seg, seq, ack);
+            if (sack && newSack && !inRecovery && sndMax > sndUna) {
+                duplicateAck(); // it moved SND.UNA, and it SACKs new data above: a duplicate ACK too
+            }
         }
         if (finSeq >= 0 && sndUna > finSeq) {
             switch (state) {
@@ -963,7 +986,7 @@ public final class TcpConnection {
 
     /** An ACK for new data: RTT, congestion window, recovery, the send buffer, the timers. */
     private void newAck(TcpSegment seg, long ack) {
-        long acked = ack - sndUna;
+        long acked = ack - sndUna - (sndUna == iss4() ? 1 : 0); // our SYN's sequence number is not data
         if (cwnd == 0) {
             cwnd = initialWindow(); // our SYN is acknowledged only now (closed while in SYN_RECEIVED)
         }
@@ -1056,7 +1079,8 @@ public final class TcpConnection {
             tcp.counters().increment(Tcp.TcpCounter.SACK_RECOVERY_EPISODES);
             cwnd = ssthresh;
             highRxt = sndUna;
-            long end = scoreboard.nextHole(sndUna, sndMax, sndUna, mss, false, holeEnd) < 0 ? sndMax : holeEnd[0];
+            rescueRxt = sndUna;
+            long end = scoreboard.nextHole(sndUna, sndUna, mss, false, holeEnd) < 0 ? sndMax : holeEnd[0];
             int len = (int) Math.min(segmentData(), end - sndUna);
             retransmit(sndUna, len);
             highRxt = sndUna + len;
@@ -1222,7 +1246,14 @@ public final class TcpConnection {
             return false; // nothing but the SYN until the peer answers
         }
         long dataEnd = bufferSeq + sendBuffered;
-        long window = Math.min(sndWnd, cwnd);
+        if (sndMax == sndUna && sndMax > iss4() + 1 && now() - lastDataSent > rto) {
+            cwnd = Math.min(cwnd, initialWindow()); // restart after idle (RFC 5681 §4.1)
+        }
+        long allowed = cwnd;
+        if (!inRecovery && dupAcks > 0 && dupAcks < TcpScoreboard.DUP_THRESH && sndNxt == sndMax) {
+            allowed += (long) dupAcks * mss; // limited transmit: a new segment per early duplicate ACK (RFC 3042)
+        }
+        long window = Math.min(sndWnd, allowed);
         if (inRecovery && sack) {
             window = Math.max(0, cwnd - scoreboard.pipe(sndUna, sndMax, highRxt, mss)) + (sndNxt - sndUna);
             window = Math.min(window, sndWnd);
@@ -1265,7 +1296,8 @@ public final class TcpConnection {
             return false;
         }
         if (forceProbe && sndWnd == 0) {
-            sndMax = Math.max(sndMax, seq + len); // a probe: SND.NXT stays, no retransmission timer
+            // a probe: SND.NXT stays, no retransmission timer; SND.MAX covers what it carried, FIN included
+            sndMax = Math.max(sndMax, seq + len + (fin ? 1 : 0));
             return false;
         }
         long advance = len + (syn ? 1 : 0) + (fin ? 1 : 0);
@@ -1307,7 +1339,7 @@ public final class TcpConnection {
             if (cwnd - pipe < mss) {
                 return;
             }
-            long s = scoreboard.nextHole(sndUna, sndMax, highRxt, mss, true, holeEnd);
+            long s = scoreboard.nextHole(sndUna, highRxt, mss, true, holeEnd);
             if (s < 0 && bufferSeq + sendBuffered > sndMax && sndMax < sndUna + sndWnd) {
                 if (!outputOne(false)) {
                     return; // rule 2: new data (Nagle or the window may hold it back)
@@ -1315,7 +1347,15 @@ public final class TcpConnection {
                 continue;
             }
             if (s < 0) {
-                s = scoreboard.nextHole(sndUna, sndMax, highRxt, mss, false, holeEnd); // rule 3
+                s = scoreboard.nextHole(sndUna, highRxt, mss, false, holeEnd); // rule 3
+            }
+            if (s < 0 && sndUna < recover && rescueRxt < recover && sndMax > sndUna) {
+                // rule 4: one rescue retransmission of the highest outstanding data per recovery
+                rescueRxt = recover;
+                long top = Math.min(sndMax, bufferSeq + sendBuffered); // the FIN, if sent, comes along
+                long start = Math.max(sndUna, top - segmentData());
+                retransmit(start, (int) (top - start));
+                continue;
             }
             if (s < 0) {
                 return;
@@ -1379,6 +1419,7 @@ public final class TcpConnection {
             rcvAdv = Math.max(rcvAdv, edge);
         }
         if (len > 0) {
+            lastDataSent = now();
             tcp.counters().increment(Tcp.TcpCounter.DATA_SEGMENTS_SENT);
             tcp.counters().add(Tcp.TcpCounter.DATA_BYTES_SENT, len);
             if (seq < sndMax) {
@@ -1474,8 +1515,8 @@ public final class TcpConnection {
         }
         long edge = rcvNxt + space;
         int step = Math.min(receiveBufferLimit / 2, Math.max(mss, 1));
-        if (edge - rcvAdv < step && rcvAdv > rcvNxt) {
-            edge = rcvAdv;
+        if (edge - rcvAdv < step) {
+            edge = rcvAdv; // not worth offering, even from a zero window (RFC 1122 §4.2.3.3)
         }
         return Math.max(edge, rcvAdv) - rcvNxt;
     }
@@ -1656,9 +1697,14 @@ public final class TcpConnection {
 
     /** {@code tcp_drop}: sends a RST if the peer knows us, records why, and releases everything. */
     private void drop(Failure why) {
-        if (state.isSynchronized() || state == TcpState.SYN_RECEIVED) {
-            tcp.sendControl(key.local(), key.localPort(), key.remote(), key.remotePort(), (int) sndNxt,
-                    (int) rcvNxt, TcpHeader.RST | TcpHeader.ACK);
+        // RFC 9293 §3.10.5 (ABORT): a reset in SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1/2 and CLOSE_WAIT, at the
+        // highest sequence number sent (SND.NXT may have gone back to retransmit); none once our FIN is
+        // acknowledged or we only wait for it to be (CLOSING, LAST_ACK, TIME_WAIT)
+        switch (state) {
+            case SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT -> tcp.sendControl(key.local(),
+                    key.localPort(), key.remote(), key.remotePort(), (int) sndMax, (int) rcvNxt,
+                    TcpHeader.RST | TcpHeader.ACK);
+            default -> { }
         }
         fail(why);
     }

@@ -505,7 +505,11 @@ class TcpHardeningTest {
             s.inject(seg("S").seq(0).mss(1460).sackOk());
             s.expect(seg("S.").seq(0).ack(1).win(65535).mss(1460).sackOk());
         }
-        s.inject(seg(".").seq(1).ack(1));
+        if (timestamps) {
+            s.inject(seg(".").seq(1).ack(1).ts(101, 0)); // once agreed, every segment carries them (RFC 7323 §3.2)
+        } else {
+            s.inject(seg(".").seq(1).ack(1));
+        }
         TcpConnection c = l.accept();
         l.close();
         assertTrue(c.isSackEnabled());
