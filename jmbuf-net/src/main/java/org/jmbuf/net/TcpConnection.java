@@ -1532,13 +1532,20 @@ public final class TcpConnection {
         return (int) (now() / 1_000_000) + tsOffset;
     }
 
-    /** The time since we sent TSval {@code echo}, in nanoseconds. */
+    /**
+     * The time since we sent TSval {@code echo}, in nanoseconds; -1 if {@code echo} cannot be one of ours
+     * (in the future, or older than the longest timeout allows): a peer's bogus TSecr must not set the RTO.
+     */
     private long tsNanos(int echo) {
-        return Math.max(0, (long) (tsNow() - echo)) * 1_000_000;
+        long millis = tsNow() - echo;
+        return millis >= 0 && millis <= 2 * settings.maxRto().toMillis() ? millis * 1_000_000 : -1;
     }
 
-    /** RFC 6298 §2: a round-trip sample. */
+    /** RFC 6298 §2: a round-trip sample; a negative one (not a measurement) is ignored. */
     private void rttSample(long r) {
+        if (r < 0) {
+            return;
+        }
         if (!rttValid) {
             srtt = r;
             rttvar = r / 2;
