@@ -10,7 +10,10 @@
  *
  * <p>{@link org.jmbuf.io.TapDevice} opens a Linux TAP interface through the Foreign Function &amp; Memory API
  * (the module needs {@code --enable-native-access=org.jmbuf.io}), and {@link org.jmbuf.io.TapLink} runs a
- * jmbuf {@link org.jmbuf.net.Host} on one, so real Linux tools talk to the stack.
+ * jmbuf {@link org.jmbuf.net.Host} on one, so real Linux tools talk to the stack; it is also the executor that
+ * gives the host's blocking sockets ({@link org.jmbuf.net.TcpStream}, {@link org.jmbuf.net.TcpServer}) to
+ * other threads. {@link org.jmbuf.io.HttpService} and {@link org.jmbuf.io.EchoService} are TCP services on
+ * the non-blocking API, for curl and nc to talk to.
  */
 module org.jmbuf.io {
     requires transitive org.jmbuf.buf;

@@ -27,9 +27,12 @@ import org.jmbuf.net.Ipv6Scope;
 import org.jmbuf.net.NetworkInterface;
 import org.jmbuf.net.SimulatedLink;
 import org.jmbuf.net.Simulation;
+import org.jmbuf.net.TcpConnection;
+import org.jmbuf.net.TcpListener;
 import org.jmbuf.net.UdpSocket;
 import org.jmbuf.wire.IcmpMessage;
 import org.jmbuf.wire.Icmpv6Message;
+import org.jmbuf.wire.IpAddress;
 import org.jmbuf.wire.Ipv4Address;
 import org.jmbuf.wire.Ipv6Address;
 import org.jmbuf.wire.MacAddress;
@@ -151,7 +154,13 @@ final class DemoCommand implements Callable<Integer> {
                     }
                 }
             }
-            Table.print(out, new String[] {"what", "result", "round trip"}, rows);
+            try (TcpListener listener = b.tcp().listen(7, 4)) {
+                listener.onAcceptable(l -> l.accept().setHandler(new TcpEcho()));
+                for (IpAddress to : List.of(B4, B6)) {
+                    failures += tcpEcho(rows, a, to);
+                }
+            }
+            Table.print(out, new String[] {"what", "result", "time"}, rows);
             out.println("\nRoute recorded by ping -R: " + route);
 
             out.println("\nCounters that changed:");
@@ -208,6 +217,78 @@ final class DemoCommand implements Callable<Integer> {
                 : "answered";
         rows.add(new String[] {what, result, got ? micros(rtt) : "-"});
         return got ? 0 : 1;
+    }
+
+    /** Bytes the TCP rows send and get back. */
+    private static final int TCP_BYTES = 256 * 1024;
+
+    /**
+     * Sends {@link #TCP_BYTES} to B's TCP echo service at {@code to} and reads them back, then closes; adds a
+     * row saying whether the bytes came back identical and how long that took. Returns 1 if they did not.
+     */
+    private int tcpEcho(List<String[]> rows, Host a, IpAddress to) {
+        byte[] data = new byte[TCP_BYTES];
+        new java.util.Random(to.hashCode()).nextBytes(data);
+        java.io.ByteArrayOutputStream back = new java.io.ByteArrayOutputStream();
+        long start = sim.clock().nanoTime();
+        TcpConnection c = a.tcp().connect(to, 7);
+        c.setHandler(new TcpConnection.Handler() {
+            private int written;
+
+            @Override
+            public void connected(TcpConnection c) {
+                writable(c);
+            }
+
+            @Override
+            public void writable(TcpConnection c) {
+                if (written < data.length) {
+                    written += c.write(data, written, data.length - written);
+                    if (written == data.length) {
+                        c.shutdownOutput();
+                    }
+                }
+            }
+
+            @Override
+            public void readable(TcpConnection c) {
+                byte[] buffer = new byte[4096];
+                for (int n; (n = c.read(buffer, 0, buffer.length)) > 0; ) {
+                    back.write(buffer, 0, n);
+                }
+            }
+        });
+        boolean done = sim.runUntil(c::isEndOfStream, Duration.ofMinutes(1));
+        long nanos = sim.clock().nanoTime() - start;
+        boolean same = done && Arrays.equals(data, back.toByteArray());
+        c.close();
+        sim.run(Duration.ofSeconds(1));
+        rows.add(new String[] {"TCP echo of 256 KiB with " + to + " port 7 (MSS " + c.sendMss() + ")",
+                same ? "identical" : done ? "different" : "incomplete", same ? millis(nanos) : "-"});
+        return same ? 0 : 1;
+    }
+
+    /** B's echo service: sends back what it reads, without copying, and closes when the peer has. */
+    private static final class TcpEcho implements TcpConnection.Handler {
+        @Override
+        public void readable(TcpConnection c) {
+            Mbuf data;
+            while (c.writableBytes() > 0 && (data = c.receive(c.writableBytes())) != null) {
+                c.send(data);
+            }
+            if (c.isEndOfStream()) {
+                c.close();
+            }
+        }
+
+        @Override
+        public void writable(TcpConnection c) {
+            readable(c);
+        }
+    }
+
+    private static String millis(long nanos) {
+        return String.format("%.1f ms", nanos / 1e6);
     }
 
     private static String[] row(String what, boolean ok, long nanos) {

@@ -9,6 +9,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.jmbuf.buf.MbufPool;
+import org.jmbuf.io.EchoService;
+import org.jmbuf.io.HttpService;
 import org.jmbuf.io.TapLink;
 import org.jmbuf.net.Host;
 import org.jmbuf.net.UdpSocket;
@@ -20,19 +22,24 @@ import picocli.CommandLine.Option;
 
 /**
  * {@code jmbuf tap}: a live jmbuf host on a Linux TAP device, answering ping and ping6 (global and
- * link-local) and running a UDP echo service on port 7, until Ctrl-C or {@code --duration}.
+ * link-local) and running a UDP echo service on port 7, and with {@code --http} and {@code --echo} jmbuf's
+ * TCP services ({@link HttpService}, {@link EchoService}), until Ctrl-C or {@code --duration}.
  */
 @Command(name = "tap",
         mixinStandardHelpOptions = true,
         description = {
             "Run a live jmbuf host on a TAP device (needs root or CAP_NET_ADMIN): it answers ping and ping6",
-            "(global and link-local) and echoes UDP datagrams on port 7. Counters are printed on exit (Ctrl-C)",
+            "(global and link-local) and echoes UDP datagrams on port 7; with --http and --echo it also serves",
+            "a tiny web page and a TCP echo service over jmbuf's own TCP. Counters are printed on exit (Ctrl-C)",
             "and every N seconds with --stats-every. Configure Linux's side of the link yourself, e.g.:",
             "  ip addr add 192.0.2.1/24 dev tap0 && ip -6 addr add 2001:db8::1/64 dev tap0 && ip link set tap0 up"},
         footer = {"", "Examples:",
             "  jmbuf tap --dev tap0 --ip 192.0.2.2/24 --ip6 2001:db8::2/64",
             "  jmbuf tap --dev tap0 --ip 192.0.2.2/24 --stats-every 10",
-            "  jmbuf tap --dev tap0 --ip 192.0.2.2/24 --duration 30"})
+            "  jmbuf tap --dev tap0 --ip 192.0.2.2/24 --duration 30",
+            "  jmbuf tap --dev tap0 --ip 192.0.2.2/24 --ip6 2001:db8::2/64 --http 80 --echo 7",
+            "    then: curl http://192.0.2.2/   curl -g 'http://[2001:db8::2]/'   curl -g 'http://[fe80::...%tap0]/'",
+            "          head -c 10000000 /dev/urandom | nc -N 192.0.2.2 7 | wc -c"})
 final class TapCommand implements Callable<Integer> {
     @Option(names = "--dev", required = true, description = "The TAP device to create and use, e.g. tap0.")
     private String device;
@@ -46,6 +53,14 @@ final class TapCommand implements Callable<Integer> {
     @Option(names = "--mac", defaultValue = "02:6a:6d:62:75:66",
             description = "The host's Ethernet address (default ${DEFAULT-VALUE}).")
     private String mac;
+
+    @Option(names = "--http", paramLabel = "PORT",
+            description = "Serve a tiny web page over TCP on this port (GET / answers, anything else 404).")
+    private Integer httpPort;
+
+    @Option(names = "--echo", paramLabel = "PORT",
+            description = "Run a TCP echo service (RFC 862) on this port: every byte comes back.")
+    private Integer echoPort;
 
     @Option(names = "--stats-every", paramLabel = "SECONDS", description = "Print the counters this often.")
     private int statsEvery;
@@ -73,6 +88,14 @@ final class TapCommand implements Callable<Integer> {
                 String[] parts = split(s, 128);
                 v6.add(Ipv6Address.parse(parts[0]));
                 v6Prefix.add(Integer.parseInt(parts[1]));
+            }
+            for (Integer port : new Integer[] {httpPort, echoPort}) {
+                if (port != null && (port < 1 || port > 65535)) {
+                    throw new IllegalArgumentException("port " + port + " is not in 1..65535");
+                }
+            }
+            if (httpPort != null && httpPort.equals(echoPort)) {
+                throw new IllegalArgumentException("--http and --echo need different ports");
             }
         } catch (IllegalArgumentException e) {
             System.err.println("jmbuf tap: " + e.getMessage());
@@ -102,6 +125,10 @@ final class TapCommand implements Callable<Integer> {
                 }
                 return host.udp().open().bind(7);
             }, Duration.ofSeconds(5));
+            HttpService http = httpPort == null ? null
+                    : link.call(() -> HttpService.start(host, httpPort, 64), Duration.ofSeconds(5));
+            EchoService tcpEcho = echoPort == null ? null
+                    : link.call(() -> EchoService.start(host, echoPort, 64), Duration.ofSeconds(5));
             link.addPollHook(() -> {
                 for (UdpSocket.Datagram next = echo.receive(); next != null; next = echo.receive()) {
                     try (UdpSocket.Datagram d = next) {
@@ -109,7 +136,9 @@ final class TapCommand implements Callable<Integer> {
                     }
                 }
             });
-            out.printf("jmbuf host on %s (%s): %s %s; UDP echo on port 7.%s%n", device, address, ipv4, ipv6,
+            out.printf("jmbuf host on %s (%s): %s %s; UDP echo on port 7%s%s.%s%n", device, address, ipv4, ipv6,
+                    http == null ? "" : "; HTTP on TCP port " + httpPort,
+                    tcpEcho == null ? "" : "; TCP echo on port " + echoPort,
                     duration > 0 ? " Stopping after " + duration + " s." : " Ctrl-C to stop.");
             long deadline = duration > 0 ? System.nanoTime() + TimeUnit.SECONDS.toNanos(duration) : Long.MAX_VALUE;
             long nextStats = statsEvery > 0 ? System.nanoTime() + TimeUnit.SECONDS.toNanos(statsEvery) : Long.MAX_VALUE;
@@ -121,14 +150,21 @@ final class TapCommand implements Callable<Integer> {
                     break;
                 }
                 if (System.nanoTime() >= nextStats) {
-                    CounterTable.print(out, null, link.call(host::counters, Duration.ofSeconds(5)));
+                    CounterTable.print(out, null,
+                            link.call(() -> counters(host, http, tcpEcho), Duration.ofSeconds(5)));
                     nextStats += TimeUnit.SECONDS.toNanos(statsEvery);
                 }
             }
             out.println("Counters:");
             CounterTable.print(out, null, link.call(() -> {
                 echo.close();
-                return host.counters();
+                if (http != null) {
+                    http.close();
+                }
+                if (tcpEcho != null) {
+                    tcpEcho.close();
+                }
+                return counters(host, http, tcpEcho);
             }, Duration.ofSeconds(5)));
             if (link.failure() != null) {
                 System.err.println("jmbuf tap: the host stopped: " + link.failure());
@@ -142,6 +178,18 @@ final class TapCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The host's counters, then the services'; on the link's thread. */
+    private static List<org.jmbuf.net.Counters<?>> counters(Host host, HttpService http, EchoService echo) {
+        List<org.jmbuf.net.Counters<?>> all = new ArrayList<>(host.counters());
+        if (http != null) {
+            all.add(http.counters());
+        }
+        if (echo != null) {
+            all.add(echo.counters());
+        }
+        return all;
     }
 
     private static String[] split(String text, int defaultPrefix) {

@@ -27,6 +27,12 @@ class NetworkDemoTest {
             "UDP echo to 198.51.100.2", "UDP echo to 2001:db8:2::2"}) {
             assertTrue(out.contains(what), "missing " + what + "\n" + out);
         }
+        // the MSS: the 1280-byte link's, less the IP and TCP headers and the timestamp option
+        for (String tcp : new String[] {"198\\.51\\.100\\.2 port 7 \\(MSS 1228\\)",
+            "2001:db8:2::2 port 7 \\(MSS 1208\\)"}) {
+            assertTrue(java.util.regex.Pattern.compile("TCP echo of 256 KiB with " + tcp + " +identical").matcher(out)
+                    .find(), "missing TCP echo " + tcp + "\n" + out);
+        }
         assertTrue(out.contains("Route recorded by ping -R: 192.0.2.1 -> 198.51.100.254 -> 198.51.100.2"), out);
         assertTrue(out.contains("Pool use per owner"), out);
         assertTrue(out.contains(capture.toAbsolutePath().toString()), out);

@@ -36,4 +36,33 @@ class TapCommandTest {
         assertTrue(run.out().contains("Counters:"), run.out());
         assertTrue(run.out().contains("duplicate address detection solicitations sent"), run.out());
     }
+
+    @Test
+    void tcpServiceOptionsAreDocumentedAndChecked() {
+        DemoCommandTest.Run help = DemoCommandTest.run("tap", "--help");
+        assertEquals(0, help.status(), help.err());
+        assertTrue(help.out().contains("--http=PORT") && help.out().contains("--echo=PORT"), help.out());
+        assertTrue(help.out().contains("--http 80 --echo 7"), help.out());
+        DemoCommandTest.Run bad = DemoCommandTest.run("tap", "--dev", "jmbuftst1", "--http", "70000");
+        assertEquals(2, bad.status());
+        assertTrue(bad.err().contains("port 70000 is not in 1..65535"), bad.err());
+        DemoCommandTest.Run same = DemoCommandTest.run("tap", "--dev", "jmbuftst1", "--http", "7", "--echo", "7");
+        assertEquals(2, same.status());
+        assertTrue(same.err().contains("different ports"), same.err());
+    }
+
+    @Test
+    @Timeout(60)
+    void aLiveHostRunsItsTcpServices() {
+        String reason = !"root".equals(System.getProperty("user.name")) ? "not running as root"
+                : !Files.exists(Path.of("/dev/net/tun")) ? "/dev/net/tun is missing" : null;
+        if (reason != null) {
+            System.out.println("SKIPPED: " + reason + ": cannot create a TAP device");
+            Assumptions.abort(reason);
+        }
+        DemoCommandTest.Run run = DemoCommandTest.run("tap", "--dev", "jmbuftst1", "--ip", "192.0.2.2/24",
+                "--http", "8080", "--echo", "7007", "--duration", "1");
+        assertEquals(0, run.status(), run.out() + run.err());
+        assertTrue(run.out().contains("HTTP on TCP port 8080; TCP echo on port 7007"), run.out());
+    }
 }

@@ -9,6 +9,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import org.jmbuf.buf.Mbuf;
@@ -48,8 +50,14 @@ import org.jmbuf.wire.MacAddress;
  * {@link #close()} stops and joins the thread, cancels tasks that did not run, frees what the host holds
  * ({@link Host#close()}: queues, hold queues, reassembly) and closes the device, which deletes the
  * interface. Sockets opened on the host are their opener's to close (on the link's thread) before that.
+ *
+ * <h2>As an executor</h2>
+ * A link is the {@link Executor} of its host's thread ({@link #execute}): {@code TcpStream.connect(link.host(),
+ * link, ...)} and {@code TcpServer.listen(link.host(), link, ...)} give blocking sockets to any thread. Tasks
+ * run in submission order at the start of the next loop iteration, which may be up to {@link #MAX_WAIT} away
+ * while the loop waits on an idle device.
  */
-public final class TapLink implements AutoCloseable {
+public final class TapLink implements AutoCloseable, Executor {
     /** The IP MTU of the interface: Linux's default for a TAP device. */
     public static final int MTU = 1500;
     /** The longest the loop waits for a frame before it looks at timers and tasks again. */
@@ -224,6 +232,30 @@ public final class TapLink implements AutoCloseable {
             }
         }, future));
         return future;
+    }
+
+    /**
+     * Runs {@code task} on the link's thread at its next iteration, after the tasks submitted before it. What
+     * the task throws is dropped (it does not stop the loop); tasks still queued when the link closes never
+     * run.
+     *
+     * @throws RejectedExecutionException if the link is closed or its loop has stopped
+     */
+    @Override
+    public void execute(Runnable task) {
+        Objects.requireNonNull(task, "task");
+        if (closed || stop) {
+            throw new RejectedExecutionException("link " + device.name() + (failure != null
+                    ? " failed: " + failure : " closed"));
+        }
+        try {
+            submit(() -> {
+                task.run();
+                return null;
+            });
+        } catch (IllegalStateException e) {
+            throw new RejectedExecutionException(e.getMessage(), e);
+        }
     }
 
     /**

@@ -59,6 +59,7 @@ final class LinuxTools {
             case "nc" -> "apt-get install netcat-openbsd";
             case "tcpdump" -> "apt-get install tcpdump";
             case "tshark" -> "apt-get install tshark";
+            case "curl" -> "apt-get install curl";
             default -> "install it";
         };
     }
@@ -117,6 +118,35 @@ final class LinuxTools {
         } finally {
             Files.deleteIfExists(out);
             Files.deleteIfExists(in);
+        }
+    }
+
+    /**
+     * Runs {@code command} with standard input from {@code stdin} and standard output to {@code stdout}
+     * (binary safe), killing it (and failing) if it runs longer than {@code timeout}; the result's output is
+     * what it wrote to standard error.
+     */
+    static Result runWithFiles(Duration timeout, Path stdin, Path stdout, String... command)
+            throws IOException, InterruptedException {
+        String[] resolved = command.clone();
+        Path exe = which(resolved[0]);
+        if (exe != null) {
+            resolved[0] = exe.toString();
+        }
+        Path err = Files.createTempFile("jmbuf-cmd", ".err");
+        try {
+            Process p = new ProcessBuilder(resolved).redirectInput(stdin.toFile()).redirectOutput(stdout.toFile())
+                    .redirectError(err.toFile()).start();
+            String text = String.join(" ", command);
+            if (!p.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+                p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+                throw new AssertionError("timed out after " + timeout + ": " + text + "\n"
+                        + Files.readString(err, StandardCharsets.UTF_8) + "\n(" + Files.size(stdout)
+                        + " bytes of output so far)");
+            }
+            return new Result(p.exitValue(), Files.readString(err, StandardCharsets.UTF_8), text);
+        } finally {
+            Files.deleteIfExists(err);
         }
     }
 

@@ -192,8 +192,10 @@ final class TapFixture implements AutoCloseable {
 
     private void startCapture(Path file) throws IOException, InterruptedException {
         captureLog = Files.createTempFile("jmbuf-tcpdump", ".log");
-        capture = new ProcessBuilder(in(ns, LinuxTools.which("tcpdump").toString(), "-i", tap, "-n", "-U", "-Z",
-                "root", "-s", "0", "-w", file.toString())).redirectErrorStream(true)
+        // --immediate-mode: without it, packets of the last second may still sit in the kernel's capture ring
+        // when tcpdump is stopped, and are lost
+        capture = new ProcessBuilder(in(ns, LinuxTools.which("tcpdump").toString(), "-i", tap, "-n", "-U",
+                "--immediate-mode", "-Z", "root", "-s", "0", "-w", file.toString())).redirectErrorStream(true)
                 .redirectOutput(captureLog.toFile()).start();
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
         while (!Files.readString(captureLog).contains("listening on")) {

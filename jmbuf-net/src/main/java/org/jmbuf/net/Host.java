@@ -248,13 +248,17 @@ public final class Host implements AutoCloseable {
         return groups;
     }
 
-    /** Frees everything the host holds: queued frames, ARP hold queues, reassembly queues. */
+    /**
+     * Frees everything the host holds: TCP connections (reset) and listeners, queued frames, ARP hold
+     * queues, reassembly queues. TCP goes first: the resets it sends to the host itself over {@code lo0}
+     * land in an input queue that is purged next.
+     */
     @Override
     public void close() {
+        tcp.close();
         for (NetworkInterface ifp : interfaces) {
             ifp.inputQueue().purge();
         }
-        tcp.close();
         arp.flush();
         ipv4.reassembly().close();
         ipv6.close();

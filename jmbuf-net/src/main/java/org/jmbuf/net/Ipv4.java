@@ -448,7 +448,9 @@ public final class Ipv4 {
         try {
             payload.prepend(headerLength);
             MemorySegment bytes = payload.ptrRw(0, headerLength);
-            MemorySegment.copy(MemorySegment.ofArray(options), 0, bytes, Ipv4Header.MIN_LENGTH, options.length);
+            if (options.length > 0) {
+                MemorySegment.copy(MemorySegment.ofArray(options), 0, bytes, Ipv4Header.MIN_LENGTH, options.length);
+            }
             ip = header.initialize(bytes);
         } catch (NoBufferSpaceException e) {
             counters.increment(Ipv4Counter.NO_BUFFERS);

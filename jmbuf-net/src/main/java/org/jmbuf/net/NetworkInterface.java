@@ -57,8 +57,9 @@ public abstract class NetworkInterface {
     private final int mtu;
     private final MbufQueue inputQueue;
     private final Counters<InterfaceCounter> counters;
-    private final List<Ipv4Assignment> ipv4 = new ArrayList<>();
-    private final List<Ipv6Assignment> ipv6 = new ArrayList<>();
+    // immutable, replaced on every change, so the hot paths read them without copying
+    private List<Ipv4Assignment> ipv4 = List.of();
+    private List<Ipv6Assignment> ipv6 = List.of();
     private int index;
     private Host host;
 
@@ -120,12 +121,14 @@ public abstract class NetworkInterface {
         if (prefixLength < 0 || prefixLength > 32) {
             throw new IllegalArgumentException("prefix length " + prefixLength + " is not in 0..32");
         }
-        ipv4.add(new Ipv4Assignment(address, prefixLength));
+        List<Ipv4Assignment> next = new ArrayList<>(ipv4);
+        next.add(new Ipv4Assignment(address, prefixLength));
+        ipv4 = List.copyOf(next);
     }
 
-    /** The IPv4 addresses, in the order added. */
+    /** The IPv4 addresses, in the order added; an immutable list. */
     public List<Ipv4Assignment> ipv4Addresses() {
-        return List.copyOf(ipv4);
+        return ipv4;
     }
 
     /** Whether {@code address} is one of this interface's IPv4 addresses. */
@@ -138,9 +141,9 @@ public abstract class NetworkInterface {
         return false;
     }
 
-    /** The IPv6 addresses, in the order added, whatever their state. */
+    /** The IPv6 addresses, in the order added, whatever their state; an immutable list. */
     public List<Ipv6Assignment> ipv6Addresses() {
-        return List.copyOf(ipv6);
+        return ipv6;
     }
 
     /** The assignment of {@code address} (zone embedded if link-local), or null. */
@@ -155,18 +158,25 @@ public abstract class NetworkInterface {
 
     /** Adds or replaces (same address) an IPv6 assignment; done by {@link NeighborDiscovery}. */
     void setIpv6(Ipv6Assignment assignment) {
-        for (int i = 0; i < ipv6.size(); i++) {
-            if (ipv6.get(i).address().equals(assignment.address())) {
-                ipv6.set(i, assignment);
-                return;
-            }
+        List<Ipv6Assignment> next = new ArrayList<>(ipv6);
+        int i = 0;
+        while (i < next.size() && !next.get(i).address().equals(assignment.address())) {
+            i++;
         }
-        ipv6.add(assignment);
+        if (i < next.size()) {
+            next.set(i, assignment);
+        } else {
+            next.add(assignment);
+        }
+        ipv6 = List.copyOf(next);
     }
 
     /** Removes an IPv6 address; returns whether it was there. */
     boolean removeIpv6(Ipv6Address address) {
-        return ipv6.removeIf(a -> a.address().equals(address));
+        List<Ipv6Assignment> next = new ArrayList<>(ipv6);
+        boolean removed = next.removeIf(a -> a.address().equals(address));
+        ipv6 = List.copyOf(next);
+        return removed;
     }
 
     /**

@@ -73,6 +73,7 @@ public final class Tcp {
         CHALLENGE_ACKS_SUPPRESSED("challenge ACKs not sent: over the rate limit"),
         OUT_OF_WINDOW("segments outside the receive window (ACKed and dropped)"),
         PAWS_DROPS("segments dropped by PAWS (old timestamps)"),
+        TIMESTAMP_MISSING("segments without the timestamps the connection agreed on (RFC 7323 §3.2, dropped)"),
         DUPLICATE_DATA_BYTES("bytes received twice"),
         DATA_BYTES_RECEIVED("bytes of data received in order"),
         OUT_OF_ORDER_SEGMENTS("segments received out of order (queued)"),
@@ -85,6 +86,7 @@ public final class Tcp {
         SYN_COOKIES_SENT("SYN cookies sent"),
         SYN_COOKIES_ACCEPTED("connections made from valid SYN cookies"),
         SYN_COOKIES_REJECTED("ACKs to a listener with an invalid SYN cookie (answered with a reset)"),
+        LISTENER_STRAY_ACKS("ACKs to a listener for no connection, no cookie sent (answered with a reset)"),
         CONNECTS("connections opened actively"),
         ACCEPTS("connections accepted"),
         ESTABLISHED("connections established"),
@@ -401,6 +403,7 @@ public final class Tcp {
             if (c.state() == TcpState.TIME_WAIT && seg.has(TcpHeader.SYN) && !seg.has(TcpHeader.ACK)
                     && c.acceptsNewIncarnation(seg)) {
                 c.release(); // RFC 6191 / RFC 9293 §3.6.1: a new SYN may reopen a TIME_WAIT pair
+                c.dispatch();
             } else {
                 c.segmentArrived(seg);
                 return;

@@ -82,6 +82,8 @@ public final class TcpConnection {
     private static final int TIMESTAMP_OPTION_LENGTH = 12; // NOP, NOP, kind, length, TSval, TSecr
     private static final long PAWS_IDLE_NANOS = 24L * 24 * 3600 * 1_000_000_000L; // RFC 7323 §5.5
     private static final long MAX_CWND = 1L << 30;
+    /** How long silly window avoidance may hold data back with nothing in flight (RFC 1122 §4.2.3.4: 0.1-1 s). */
+    private static final long SWS_OVERRIDE_NANOS = 200_000_000L;
 
     private final Tcp tcp;
     private final TcpSettings settings;
@@ -145,6 +147,7 @@ public final class TcpConnection {
     private long rtStart;
     private int retries;
     private boolean synRetransmitted;
+    private long lastDataSent;
 
     // congestion control (RFC 5681, 6582, 6675)
     private long cwnd;
@@ -154,6 +157,7 @@ public final class TcpConnection {
     private boolean inRecovery;
     private long recover;
     private long highRxt;
+    private long rescueRxt;
     private final TcpScoreboard scoreboard = new TcpScoreboard();
     private final long[] holeEnd = new long[1];
     private final TcpHeader headerView = new TcpHeader();
@@ -486,9 +490,14 @@ public final class TcpConnection {
         }
     }
 
-    /** {@code PRU_ABORT}: resets the connection: sends a RST if synchronized and frees everything. */
+    /**
+     * {@code PRU_ABORT}: resets the connection: sends a RST if the peer knows of it, and frees everything,
+     * unread data included.
+     */
     public void abort() {
+        userClosed = true; // the user gives the connection up: what it has not read goes too
         if (state == TcpState.CLOSED) {
+            discardReceived();
             return;
         }
         drop(Failure.ABORTED);
@@ -567,8 +576,8 @@ public final class TcpConnection {
     void passiveOpen(TcpSegment seg) {
         iss = tcp.initialSequenceNumber(key);
         initSend(iss);
-        initReceive(seg.seq);
         negotiate(seg, true);
+        initReceive(seg.seq);
         setState(TcpState.SYN_RECEIVED);
         setWindow(seg.window, irsPlus(0), sndUna);
         output();
@@ -595,7 +604,7 @@ public final class TcpConnection {
     private void initReceive(int synSeq) {
         irs = synSeq;
         rcvNxt = (irs & 0xffffffffL) + 1;
-        rcvAdv = rcvNxt + windowSpace();
+        rcvAdv = rcvNxt + Math.min(windowSpace(), 65535); // what a SYN can offer: its window is never scaled
         lastAckSent = rcvNxt;
     }
 
@@ -647,6 +656,16 @@ public final class TcpConnection {
         return shift;
     }
 
+    /**
+     * RFC 6298 §5.7: if the SYN or SYN-ACK timed out and no round trip was measured, the timeout starts
+     * data transfer at 3 s.
+     */
+    private void afterHandshake() {
+        if (synRetransmitted && !rttValid) {
+            rto = Math.clamp(3_000_000_000L, settings.minRto().toNanos(), settings.maxRto().toNanos());
+        }
+    }
+
     /** RFC 5681 §3.1's initial window; one segment if the SYN had to be retransmitted. */
     private long initialWindow() {
         if (synRetransmitted) {
@@ -677,10 +696,35 @@ public final class TcpConnection {
         }
         lastReceived = now();
         keepProbes = 0;
-        if (state == TcpState.SYN_RECEIVED && seg.has(TcpHeader.SYN) && !seg.has(TcpHeader.ACK)
-                && seg.seq == irs) {
-            sndNxt = sndUna; // the peer did not get our SYN-ACK: send it again
-            output();
+        if (state == TcpState.SYN_RECEIVED && seg.has(TcpHeader.SYN)) {
+            if (!seg.has(TcpHeader.ACK) && seg.seq == irs) {
+                sndNxt = sndUna; // the peer did not get our SYN-ACK: send it again
+                output();
+                return;
+            }
+            if (listener != null) {
+                release(); // another SYN: a passive half-open connection goes back to LISTEN (RFC 9293 §3.10.7.4)
+                return;
+            }
+            if (seg.has(TcpHeader.ACK) && seg.seq == irs) {
+                // simultaneous open: the peer's SYN-ACK; its SYN we have, its ACK completes ours (RFC 9293
+                // figure 8), and its window, a SYN's, is not scaled
+                seg.flags &= ~TcpHeader.SYN;
+                seg.seq++;
+                seg.windowUnscaled = true;
+            }
+        }
+        if (seg.has(TcpHeader.SYN)) {
+            // RFC 5961 §4: a SYN on a synchronized connection, whatever its sequence number, gets a
+            // (throttled) challenge ACK and is dropped
+            if (tcp.mayChallenge()) {
+                ackNow = true;
+                output();
+            }
+            return;
+        }
+        if (timestamps && !seg.hasTimestamp && !seg.has(TcpHeader.RST)) {
+            tcp.counters().increment(Tcp.TcpCounter.TIMESTAMP_MISSING); // RFC 7323 §3.2: silently dropped
             return;
         }
         long seq = rcvNxt + (seg.seq - (int) rcvNxt);
@@ -756,14 +800,7 @@ public final class TcpConnection {
             }
             return;
         }
-        // 4. SYN in a synchronized state (RFC 5961 §4)
-        if (seg.has(TcpHeader.SYN)) {
-            if (tcp.mayChallenge()) {
-                ackNow = true;
-                output();
-            }
-            return;
-        }
+        // 4. SYN: handled above, before the sequence number check (RFC 5961 §4)
         // 5. ACK
         if (!seg.has(TcpHeader.ACK)) {
             return;
@@ -777,6 +814,7 @@ public final class TcpConnection {
             setState(TcpState.ESTABLISHED);
             tcp.counters().increment(Tcp.TcpCounter.ESTABLISHED);
             cwnd = initialWindow();
+            afterHandshake();
             updateWindow(seg, seq, ack);
             events |= EVENT_CONNECTED;
             if (listener != null) {
@@ -825,8 +863,8 @@ public final class TcpConnection {
         if (!seg.has(TcpHeader.SYN)) {
             return;
         }
-        initReceive(seg.seq);
         negotiate(seg, false);
+        initReceive(seg.seq);
         lastReceived = now();
         if (hasAck) {
             if (timestamps && seg.tsEcho != 0) {
@@ -842,6 +880,7 @@ public final class TcpConnection {
             setState(TcpState.ESTABLISHED);
             tcp.counters().increment(Tcp.TcpCounter.ESTABLISHED);
             cwnd = initialWindow();
+            afterHandshake();
             setWindow(seg.window, irsPlus(0), ack);
             events |= EVENT_CONNECTED;
             ackNow = true;
@@ -892,8 +931,10 @@ public final class TcpConnection {
         }
         long window = (long) seg.window << sndScale;
         if (ack <= sndUna) {
-            boolean duplicate = ack == sndUna && seg.dataLength == 0 && !seg.has(TcpHeader.FIN)
-                    && sndMax > sndUna && (window == sndWnd || newSack);
+            // RFC 5681 §2's duplicate ACK; with SACK, RFC 6675 §2's: any ACK that SACKs new data
+            boolean duplicate = sack ? newSack && rexmtAt != 0
+                    : ack == sndUna && seg.dataLength == 0 && !seg.has(TcpHeader.FIN) && sndMax > sndUna
+                            && rexmtAt != 0 && window == sndWnd;
             updateWindow(seg, seq, ack);
             if (duplicate) {
                 duplicateAck();
@@ -901,6 +942,9 @@ public final class TcpConnection {
         } else {
             newAck(seg, ack);
             updateWindow(seg, seq, ack);
+            if (sack && newSack && !inRecovery && sndMax > sndUna) {
+                duplicateAck(); // it moved SND.UNA, and it SACKs new data above: a duplicate ACK too
+            }
         }
         if (finSeq >= 0 && sndUna > finSeq) {
             switch (state) {
@@ -924,7 +968,7 @@ public final class TcpConnection {
     /** The window update rule (RFC 9293 §3.10.7.4, SND.WL1/SND.WL2), the window scaled. */
     private void updateWindow(TcpSegment seg, long seq, long ack) {
         if (sndWl1 < seq || sndWl1 == seq && sndWl2 <= ack) {
-            setWindow((long) seg.window << sndScale, seq, ack);
+            setWindow(seg.windowUnscaled ? seg.window : (long) seg.window << sndScale, seq, ack);
         }
     }
 
@@ -942,7 +986,10 @@ public final class TcpConnection {
 
     /** An ACK for new data: RTT, congestion window, recovery, the send buffer, the timers. */
     private void newAck(TcpSegment seg, long ack) {
-        long acked = ack - sndUna;
+        long acked = ack - sndUna - (sndUna == iss4() ? 1 : 0); // our SYN's sequence number is not data
+        if (cwnd == 0) {
+            cwnd = initialWindow(); // our SYN is acknowledged only now (closed while in SYN_RECEIVED)
+        }
         if (timestamps && seg.hasTimestamp && seg.tsEcho != 0) {
             rttSample(tsNanos(seg.tsEcho));
         } else if (rtTiming && ack > rtSeq) {
@@ -963,7 +1010,7 @@ public final class TcpConnection {
                 tcp.counters().increment(Tcp.TcpCounter.NEWRENO_PARTIAL_ACKS);
                 cwnd = Math.max(cwnd - acked + (acked >= mss ? mss : 0), mss);
                 advanceUna(ack);
-                retransmit(sndUna, (int) Math.min(mss, sndMax - sndUna));
+                retransmit(sndUna, (int) Math.min(segmentData(), sndMax - sndUna));
                 rexmtAt = now() + rto;
                 return;
             }
@@ -1001,9 +1048,7 @@ public final class TcpConnection {
         sndNxt = Math.max(sndNxt, sndUna);
         scoreboard.advance(sndUna);
         retries = 0;
-        if (rttValid) {
-            rto = computeRto();
-        }
+        // the RTO stays backed off until a new round-trip sample (Karn, RFC 6298 §5): rttSample recomputes it
         rexmtAt = sndUna == sndMax ? 0 : now() + rto;
     }
 
@@ -1019,8 +1064,10 @@ public final class TcpConnection {
         }
         boolean lost = sack ? dupAcks >= TcpScoreboard.DUP_THRESH || scoreboard.isLost(sndUna, mss)
                 : dupAcks == TcpScoreboard.DUP_THRESH;
-        if (!lost || !sack && sndUna <= recover) {
-            return; // RFC 6582 §3.2 step 2: no new recovery for losses within the last window
+        if (!lost || sndUna <= recover) {
+            // RFC 6582 §3.2 step 2 (and, with SACK, RFC 6675 §5.1 after a timeout): no new recovery until
+            // everything sent before the last one (or the timeout) is acknowledged
+            return;
         }
         long flight = sndMax - sndUna;
         ssthresh = Math.max(flight / 2, 2L * mss);
@@ -1032,12 +1079,13 @@ public final class TcpConnection {
             tcp.counters().increment(Tcp.TcpCounter.SACK_RECOVERY_EPISODES);
             cwnd = ssthresh;
             highRxt = sndUna;
-            long end = scoreboard.nextHole(sndUna, sndMax, sndUna, mss, false, holeEnd) < 0 ? sndMax : holeEnd[0];
-            int len = (int) Math.min(mss, end - sndUna);
+            rescueRxt = sndUna;
+            long end = scoreboard.nextHole(sndUna, sndUna, mss, false, holeEnd) < 0 ? sndMax : holeEnd[0];
+            int len = (int) Math.min(segmentData(), end - sndUna);
             retransmit(sndUna, len);
             highRxt = sndUna + len;
         } else {
-            retransmit(sndUna, (int) Math.min(mss, flight));
+            retransmit(sndUna, (int) Math.min(segmentData(), flight));
             cwnd = ssthresh + 3L * mss;
         }
         rexmtAt = now() + rto;
@@ -1193,12 +1241,19 @@ public final class TcpConnection {
 
     /** One segment from SND.NXT if there is one to send; returns whether one was sent. */
     private boolean outputOne(boolean forceProbe) {
-        boolean syn = (state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED) && sndNxt == iss4();
+        boolean syn = sndNxt == iss4(); // our SYN again (or first): nothing is acknowledged yet
         if (state == TcpState.SYN_SENT && !syn) {
             return false; // nothing but the SYN until the peer answers
         }
         long dataEnd = bufferSeq + sendBuffered;
-        long window = Math.min(sndWnd, cwnd);
+        if (sndMax == sndUna && sndMax > iss4() + 1 && now() - lastDataSent > rto) {
+            cwnd = Math.min(cwnd, initialWindow()); // restart after idle (RFC 5681 §4.1)
+        }
+        long allowed = cwnd;
+        if (!inRecovery && dupAcks > 0 && dupAcks < TcpScoreboard.DUP_THRESH && sndNxt == sndMax) {
+            allowed += (long) dupAcks * mss; // limited transmit: a new segment per early duplicate ACK (RFC 3042)
+        }
+        long window = Math.min(sndWnd, allowed);
         if (inRecovery && sack) {
             window = Math.max(0, cwnd - scoreboard.pipe(sndUna, sndMax, highRxt, mss)) + (sndNxt - sndUna);
             window = Math.min(window, sndWnd);
@@ -1207,23 +1262,25 @@ public final class TcpConnection {
             window = Math.max(window, sndNxt - sndUna + 1);
         }
         long len = 0;
-        if (!syn && state != TcpState.SYN_SENT && state != TcpState.SYN_RECEIVED) {
+        if (!syn && sndUna > iss4() && state != TcpState.SYN_RECEIVED) {
             len = Math.max(0, Math.min(dataEnd - sndNxt, sndUna + window - sndNxt));
-            len = Math.min(len, mss);
+            len = Math.min(len, segmentData());
         }
         boolean fin = finSeq >= 0 && sndNxt + len == finSeq && !syn
                 && (state == TcpState.FIN_WAIT_1 || state == TcpState.CLOSING || state == TcpState.LAST_ACK);
         boolean send = syn || fin || ackNow || forceProbe;
         if (len > 0) {
             boolean allQueued = sndNxt + len == dataEnd;
-            send |= len == mss
+            send |= len == segmentData()
                     || allQueued && (nodelay || sndMax == sndUna)
                     || maxSndWnd > 0 && len >= maxSndWnd / 2
                     || sndNxt < sndMax;
         }
         if (!send) {
-            if (dataEnd > sndNxt && sndWnd == 0 && rexmtAt == 0 && persistAt == 0 && state.isSynchronized()) {
-                persistAt = now() + persistInterval();
+            // data held back with nothing in flight: by a zero window (probe it), or by silly window
+            // avoidance (a timeout forces it out, RFC 1122 §4.2.3.4); the persist timer does both
+            if (dataEnd > sndNxt && rexmtAt == 0 && persistAt == 0 && state.isSynchronized()) {
+                persistAt = now() + (sndWnd == 0 ? persistInterval() : SWS_OVERRIDE_NANOS);
             }
             return false;
         }
@@ -1232,12 +1289,15 @@ public final class TcpConnection {
         if (len > 0 && sndNxt + len == dataEnd) {
             flags |= TcpHeader.PSH;
         }
-        long seq = sndNxt;
+        // a segment without data, SYN or FIN goes at SND.MAX, where the peer expects it even after we went
+        // back to retransmit (tcp_output does the same); the peer would drop anything lower as old
+        long seq = len == 0 && !syn && !fin ? sndMax : sndNxt;
         if (!sendSegment(seq, (int) len, flags)) {
             return false;
         }
-        if (forceProbe) {
-            sndMax = Math.max(sndMax, seq + len); // a probe: SND.NXT stays, no retransmission timer
+        if (forceProbe && sndWnd == 0) {
+            // a probe: SND.NXT stays, no retransmission timer; SND.MAX covers what it carried, FIN included
+            sndMax = Math.max(sndMax, seq + len + (fin ? 1 : 0));
             return false;
         }
         long advance = len + (syn ? 1 : 0) + (fin ? 1 : 0);
@@ -1279,7 +1339,7 @@ public final class TcpConnection {
             if (cwnd - pipe < mss) {
                 return;
             }
-            long s = scoreboard.nextHole(sndUna, sndMax, highRxt, mss, true, holeEnd);
+            long s = scoreboard.nextHole(sndUna, highRxt, mss, true, holeEnd);
             if (s < 0 && bufferSeq + sendBuffered > sndMax && sndMax < sndUna + sndWnd) {
                 if (!outputOne(false)) {
                     return; // rule 2: new data (Nagle or the window may hold it back)
@@ -1287,15 +1347,35 @@ public final class TcpConnection {
                 continue;
             }
             if (s < 0) {
-                s = scoreboard.nextHole(sndUna, sndMax, highRxt, mss, false, holeEnd); // rule 3
+                s = scoreboard.nextHole(sndUna, highRxt, mss, false, holeEnd); // rule 3
+            }
+            if (s < 0 && sndUna < recover && rescueRxt < recover && sndMax > sndUna) {
+                // rule 4: one rescue retransmission of the highest outstanding data per recovery
+                rescueRxt = recover;
+                long top = Math.min(sndMax, bufferSeq + sendBuffered); // the FIN, if sent, comes along
+                long start = Math.max(sndUna, top - segmentData());
+                retransmit(start, (int) (top - start));
+                continue;
             }
             if (s < 0) {
                 return;
             }
-            int len = (int) Math.min(mss, holeEnd[0] - s);
+            int len = (int) Math.min(segmentData(), holeEnd[0] - s);
             retransmit(s, len);
             highRxt = s + len;
         }
+    }
+
+    /**
+     * Data bytes a segment may carry now: the MSS (already less the timestamp option) less the SACK option
+     * the segment will carry (RFC 9293 §3.7.1, RFC 6691: the options sent shrink the data, not the MSS).
+     */
+    private int segmentData() {
+        if (!sack || reassembly.isEmpty()) {
+            return mss;
+        }
+        int blocks = Math.min(reassembly.runCount(), timestamps ? 3 : 4);
+        return mss - (blocks == 0 ? 0 : 4 + 8 * blocks);
     }
 
     /** Builds and sends one segment at {@code seq} with {@code len} bytes of the send buffer. */
@@ -1339,6 +1419,7 @@ public final class TcpConnection {
             rcvAdv = Math.max(rcvAdv, edge);
         }
         if (len > 0) {
+            lastDataSent = now();
             tcp.counters().increment(Tcp.TcpCounter.DATA_SEGMENTS_SENT);
             tcp.counters().add(Tcp.TcpCounter.DATA_BYTES_SENT, len);
             if (seq < sndMax) {
@@ -1434,8 +1515,8 @@ public final class TcpConnection {
         }
         long edge = rcvNxt + space;
         int step = Math.min(receiveBufferLimit / 2, Math.max(mss, 1));
-        if (edge - rcvAdv < step && rcvAdv > rcvNxt) {
-            edge = rcvAdv;
+        if (edge - rcvAdv < step) {
+            edge = rcvAdv; // not worth offering, even from a zero window (RFC 1122 §4.2.3.3)
         }
         return Math.max(edge, rcvAdv) - rcvNxt;
     }
@@ -1451,13 +1532,20 @@ public final class TcpConnection {
         return (int) (now() / 1_000_000) + tsOffset;
     }
 
-    /** The time since we sent TSval {@code echo}, in nanoseconds. */
+    /**
+     * The time since we sent TSval {@code echo}, in nanoseconds; -1 if {@code echo} cannot be one of ours
+     * (in the future, or older than the longest timeout allows): a peer's bogus TSecr must not set the RTO.
+     */
     private long tsNanos(int echo) {
-        return Math.max(0, (long) (tsNow() - echo)) * 1_000_000;
+        long millis = tsNow() - echo;
+        return millis >= 0 && millis <= 2 * settings.maxRto().toMillis() ? millis * 1_000_000 : -1;
     }
 
-    /** RFC 6298 §2: a round-trip sample. */
+    /** RFC 6298 §2: a round-trip sample; a negative one (not a measurement) is ignored. */
     private void rttSample(long r) {
+        if (r < 0) {
+            return;
+        }
         if (!rttValid) {
             srtt = r;
             rttvar = r / 2;
@@ -1528,8 +1616,10 @@ public final class TcpConnection {
         }
         if (persistAt != 0 && now >= persistAt && !released) {
             persistAt = 0;
-            tcp.counters().increment(Tcp.TcpCounter.PERSIST_PROBES);
-            persistShift++;
+            if (sndWnd == 0) {
+                tcp.counters().increment(Tcp.TcpCounter.PERSIST_PROBES);
+                persistShift++;
+            }
             outputOne(true);
             if (sndWnd == 0 && bufferSeq + sendBuffered > sndNxt) {
                 persistAt = now + persistInterval();
@@ -1553,7 +1643,7 @@ public final class TcpConnection {
     /** RFC 6298 §5.4-5.7 and RFC 5681 §3.1: back off, collapse the window, go back to SND.UNA. */
     private void retransmitTimeout() {
         retries++;
-        boolean handshake = state == TcpState.SYN_SENT || state == TcpState.SYN_RECEIVED;
+        boolean handshake = sndUna == iss4(); // our SYN is not acknowledged yet
         if (retries > (handshake ? settings.synRetries() : settings.dataRetries())) {
             tcp.counters().increment(Tcp.TcpCounter.TIMEOUT_DROPS);
             drop(Failure.TIMED_OUT);
@@ -1614,9 +1704,14 @@ public final class TcpConnection {
 
     /** {@code tcp_drop}: sends a RST if the peer knows us, records why, and releases everything. */
     private void drop(Failure why) {
-        if (state.isSynchronized() || state == TcpState.SYN_RECEIVED) {
-            tcp.sendControl(key.local(), key.localPort(), key.remote(), key.remotePort(), (int) sndNxt,
-                    (int) rcvNxt, TcpHeader.RST | TcpHeader.ACK);
+        // RFC 9293 §3.10.5 (ABORT): a reset in SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1/2 and CLOSE_WAIT, at the
+        // highest sequence number sent (SND.NXT may have gone back to retransmit); none once our FIN is
+        // acknowledged or we only wait for it to be (CLOSING, LAST_ACK, TIME_WAIT)
+        switch (state) {
+            case SYN_RECEIVED, ESTABLISHED, FIN_WAIT_1, FIN_WAIT_2, CLOSE_WAIT -> tcp.sendControl(key.local(),
+                    key.localPort(), key.remote(), key.remotePort(), (int) sndMax, (int) rcvNxt,
+                    TcpHeader.RST | TcpHeader.ACK);
+            default -> { }
         }
         fail(why);
     }
@@ -1700,6 +1795,9 @@ public final class TcpConnection {
                 int e = events;
                 events = 0;
                 if ((e & EVENT_CONNECTED) != 0) {
+                    if (listener != null) {
+                        listener.notifyAcceptable(); // it may accept us and set our handler
+                    }
                     handler.connected(this);
                 }
                 if ((e & EVENT_READABLE) != 0 && (received > 0 || isEndOfStream())) {

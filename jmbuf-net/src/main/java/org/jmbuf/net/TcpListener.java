@@ -24,6 +24,8 @@ public final class TcpListener implements AutoCloseable {
     private final ArrayDeque<TcpConnection> acceptQueue = new ArrayDeque<>();
     private Consumer<TcpListener> onAcceptable = l -> { };
     private boolean closed;
+    /** Whether this listener ever answered with a SYN cookie: only then is a stray ACK a rejected cookie. */
+    private boolean cookiesSent;
 
     TcpListener(Tcp tcp, IpAddress[] addresses, int port, int backlog) {
         this.tcp = tcp;
@@ -109,11 +111,15 @@ public final class TcpListener implements AutoCloseable {
                     c.openFromCookie(seg, seg.ack - 1, mss);
                     tcp.add(c);
                     acceptQueue.add(c);
-                    c.segmentArrived(seg);
-                    onAcceptable.accept(this);
+                    c.segmentArrived(seg); // its events tell us, then its handler, that it is ready
                     return;
                 }
-                tcp.counters().increment(Tcp.TcpCounter.SYN_COOKIES_REJECTED);
+                if (cookiesSent) {
+                    tcp.counters().increment(Tcp.TcpCounter.SYN_COOKIES_REJECTED);
+                }
+            }
+            if (!cookiesSent) {
+                tcp.counters().increment(Tcp.TcpCounter.LISTENER_STRAY_ACKS);
             }
             tcp.respondWithReset(seg);
             return;
@@ -132,6 +138,7 @@ public final class TcpListener implements AutoCloseable {
                 return;
             }
             tcp.counters().increment(Tcp.TcpCounter.SYN_COOKIES_SENT);
+            cookiesSent = true;
             int offered = tcp.mssFor(seg.source);
             int cookie = tcp.synCookie(key, seg.seq, seg.mss >= 0 ? Math.min(seg.mss, offered) : 536);
             tcp.sendSynAck(key, cookie, seg.seq + 1, offered);
@@ -154,7 +161,16 @@ public final class TcpListener implements AutoCloseable {
             return;
         }
         acceptQueue.add(c);
-        onAcceptable.accept(this);
+    }
+
+    /**
+     * A connection of ours became ready to accept; called by the connection when it reports its events, so
+     * the callback never runs in the middle of processing a segment.
+     */
+    void notifyAcceptable() {
+        if (!closed) {
+            onAcceptable.accept(this);
+        }
     }
 
     /** A connection of ours (half-open, or waiting to be accepted) ended. */

@@ -1,6 +1,7 @@
 package org.jmbuf.net;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import org.jmbuf.buf.Mbuf;
 
@@ -21,6 +22,10 @@ final class TcpReassembly {
     private final List<Entry> entries = new ArrayList<>();
     private final int limit;
     private long latestArrival = -1;
+    private final long[] reported = new long[TcpSegment.MAX_SACK_BLOCKS];
+    private int reportedCount;
+    private long[] runStarts = new long[8];
+    private long[] runEnds = new long[8];
     private long bytes;
 
     TcpReassembly(int limit) {
@@ -35,6 +40,19 @@ final class TcpReassembly {
         return entries.size();
     }
 
+    /** The number of runs of adjacent entries: the SACK blocks there are to report. */
+    int runCount() {
+        int runs = 0;
+        long end = -1;
+        for (Entry e : entries) {
+            if (e.seq() != end) {
+                runs++;
+            }
+            end = e.end();
+        }
+        return runs;
+    }
+
     /** Bytes queued. */
     long bytes() {
         return bytes;
@@ -47,6 +65,7 @@ final class TcpReassembly {
      */
     boolean insert(long seq, Mbuf data, int length, boolean fin) {
         long end = seq + length;
+        long arrival = seq;
         int i = 0;
         while (i < entries.size() && entries.get(i).end() <= seq) {
             i++;
@@ -72,8 +91,9 @@ final class TcpReassembly {
         while (i < entries.size() && entries.get(i).seq() < end) {
             Entry next = entries.get(i);
             if (next.end() <= end) {
+                fin |= next.fin() && next.end() == end; // the FIN it carried follows our last byte too
                 bytes -= next.length();
-                next.data().free();
+                free(next.data());
                 entries.remove(i);
                 continue;
             }
@@ -83,6 +103,20 @@ final class TcpReassembly {
             end = seq + length;
             fin = false;
             break;
+        }
+        if (length == 0) {
+            free(data); // no new byte: the entries around hold them all
+            if (!fin) {
+                latestArrival = arrival;
+                return true;
+            }
+            if (i > 0 && entries.get(i - 1).end() == seq) {
+                Entry last = entries.get(i - 1);
+                entries.set(i - 1, new Entry(last.seq(), last.data(), last.length(), true));
+                latestArrival = arrival;
+                return true;
+            }
+            data = null; // a bare FIN beyond a gap: an empty entry keeps it
         }
         if (entries.size() >= limit) {
             free(data);
@@ -135,14 +169,12 @@ final class TcpReassembly {
     }
 
     /**
-     * Writes up to {@code max} SACK blocks as {left, right} pairs into {@code edges}: the block holding
-     * the latest arrival first, then the others from the highest down. Returns how many.
+     * Writes up to {@code max} SACK blocks as {left, right} pairs into {@code edges} (RFC 2018 §4): the
+     * block holding the latest arrival first, then the blocks reported last time, in their order, then the
+     * others from the highest down. Remembers what it reported. Returns how many.
      */
     int sackBlocks(long[] edges, int max) {
-        int n = 0;
-        long latestStart = -1;
-        long latestEnd = -1;
-        // blocks are maximal runs of adjacent entries
+        int runs = 0;
         for (int i = 0; i < entries.size(); ) {
             long start = entries.get(i).seq();
             long end = entries.get(i).end();
@@ -151,31 +183,45 @@ final class TcpReassembly {
                 end = entries.get(j).end();
                 j++;
             }
-            if (latestArrival >= start && latestArrival < Math.max(end, start + 1)) {
-                latestStart = start;
-                latestEnd = end;
+            if (runs == runStarts.length) {
+                runStarts = Arrays.copyOf(runStarts, 2 * runs);
+                runEnds = Arrays.copyOf(runEnds, 2 * runs);
             }
+            runStarts[runs] = start;
+            runEnds[runs] = end;
+            runs++;
             i = j;
         }
-        if (latestStart >= 0 && max > 0) {
-            edges[0] = latestStart;
-            edges[1] = latestEnd;
-            n = 1;
+        int n = addRunContaining(edges, 0, max, runs, latestArrival);
+        for (int r = 0; r < reportedCount; r++) {
+            n = addRunContaining(edges, n, max, runs, reported[r]);
         }
-        for (int i = entries.size() - 1; i >= 0 && n < max; ) {
-            long end = entries.get(i).end();
-            long start = entries.get(i).seq();
-            int j = i - 1;
-            while (j >= 0 && entries.get(j).end() == start) {
-                start = entries.get(j).seq();
-                j--;
+        for (int r = runs - 1; r >= 0; r--) {
+            n = addRunContaining(edges, n, max, runs, runStarts[r]);
+        }
+        reportedCount = n;
+        for (int k = 0; k < n; k++) {
+            reported[k] = edges[2 * k];
+        }
+        return n;
+    }
+
+    /** Appends the run holding {@code seq} to {@code edges} unless there is no room, none, or it is there. */
+    private int addRunContaining(long[] edges, int n, int max, int runs, long seq) {
+        if (n >= max) {
+            return n;
+        }
+        for (int r = 0; r < runs; r++) {
+            if (runStarts[r] <= seq && seq < runEnds[r]) {
+                for (int k = 0; k < n; k++) {
+                    if (edges[2 * k] == runStarts[r]) {
+                        return n;
+                    }
+                }
+                edges[2 * n] = runStarts[r];
+                edges[2 * n + 1] = runEnds[r];
+                return n + 1;
             }
-            if (start != latestStart && end > start) {
-                edges[2 * n] = start;
-                edges[2 * n + 1] = end;
-                n++;
-            }
-            i = j;
         }
         return n;
     }
@@ -187,5 +233,6 @@ final class TcpReassembly {
         }
         entries.clear();
         bytes = 0;
+        reportedCount = 0;
     }
 }

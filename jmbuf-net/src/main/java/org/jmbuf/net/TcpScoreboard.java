@@ -40,14 +40,15 @@ final class TcpScoreboard {
     }
 
     /**
-     * Records a reported block {@code [start, end)}, ignoring it unless {@code una < start < end <= max}
-     * (RFC 2018 §8 and RFC 6675 §4: only blocks above the cumulative ACK, for data we sent). Returns whether
-     * it added bytes not already recorded.
+     * Records a reported block {@code [start, end)}, clipped to what lies above {@code una}; ignored unless
+     * {@code una < end <= max} and {@code start < end} (RFC 2018 §8 and RFC 6675 §4: only blocks above the
+     * cumulative ACK, for data we sent). Returns whether it added bytes not already recorded.
      */
     boolean add(long start, long end, long una, long max) {
-        if (start <= una || end <= start || end > max) {
+        if (end <= una || end <= start || end > max) {
             return false;
         }
+        start = Math.max(start, una);
         int i = 0;
         while (i < count && ends[i] < start) {
             i++;
@@ -140,15 +141,16 @@ final class TcpScoreboard {
     }
 
     /**
-     * {@code NextSeg} rules 1 and 3: the first byte above {@code highRxt} (and at or above {@code una}) that
-     * is not SACKed and, if {@code lostOnly}, is presumed lost; -1 if none below {@code max}. {@code limit}
-     * receives the end of its hole.
+     * {@code NextSeg} rules 1 and 3 (RFC 6675 §4): the first byte above {@code highRxt} (and at or above
+     * {@code una}) that is not SACKed, lies below the highest SACKed byte, and, if {@code lostOnly}, is
+     * presumed lost; -1 if there is none. Bytes above the highest SACK are in flight as far as anyone knows,
+     * and left to rule 4's rescue retransmission. {@code limit} receives the end of its hole.
      */
-    long nextHole(long una, long max, long highRxt, int mss, boolean lostOnly, long[] limit) {
+    long nextHole(long una, long highRxt, int mss, boolean lostOnly, long[] limit) {
         long from = Math.max(una, highRxt);
         long holeStart = una;
-        for (int i = 0; i <= count; i++) {
-            long holeEnd = i < count ? starts[i] : max;
+        for (int i = 0; i < count; i++) {
+            long holeEnd = starts[i];
             long s = Math.max(holeStart, from);
             if (s < holeEnd) {
                 if (!lostOnly || isLost(s, mss)) {
@@ -157,9 +159,7 @@ final class TcpScoreboard {
                 }
                 return -1; // holes further up have fewer SACKed bytes above them: not lost either
             }
-            if (i < count) {
-                holeStart = Math.max(holeStart, ends[i]);
-            }
+            holeStart = Math.max(holeStart, ends[i]);
         }
         return -1;
     }

@@ -24,6 +24,8 @@ final class TcpSegment {
     int ack;
     int flags;
     int window;
+    /** Whether {@link #window} is a SYN's, never scaled (RFC 7323 §2.2). */
+    boolean windowUnscaled;
     /** The payload after the TCP header; owned by whoever handles the segment. */
     Mbuf data;
     int dataLength;
@@ -49,6 +51,7 @@ final class TcpSegment {
 
     void reset() {
         data = null;
+        windowUnscaled = false;
         mss = -1;
         windowScale = -1;
         sackPermitted = false;

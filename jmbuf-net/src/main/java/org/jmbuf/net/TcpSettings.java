@@ -19,7 +19,7 @@ public final class TcpSettings {
     private Duration keepAliveInterval = Duration.ofSeconds(75);
     private int keepAliveProbes = 8;
     private Duration finWait2Timeout = Duration.ofSeconds(60);
-    private int synRetries = 6;
+    private int synRetries = 7;
     private int dataRetries = 12;
     private int sendBuffer = 64 * 1024;
     private int receiveBuffer = 64 * 1024;
@@ -125,7 +125,10 @@ public final class TcpSettings {
         return this;
     }
 
-    /** Retransmissions of a SYN or SYN-ACK before giving up. Default 6. */
+    /**
+     * Retransmissions of a SYN or SYN-ACK before giving up. Default 7: with the initial 1 s timeout doubling,
+     * the SYN is retried for 255 s, over the 3 minutes RFC 1122 §4.2.3.5 asks for.
+     */
     public int synRetries() {
         return synRetries;
     }
