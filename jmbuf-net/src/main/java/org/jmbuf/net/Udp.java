@@ -58,6 +58,8 @@ public final class Udp {
     private final Host host;
     private final Counters<UdpCounter> counters = new Counters<>("udp", UdpCounter.class);
     private final Map<Binding, UdpSocket> bindings = new HashMap<>();
+    /** Bindings to an address rather than a family's wildcard: while there are none, input looks up one key. */
+    private int specificBindings;
     private final UdpHeader view = new UdpHeader();
     private final Ipv4Header ipView = new Ipv4Header();
     private final Ipv6Header ip6View = new Ipv6Header();
@@ -94,13 +96,16 @@ public final class Udp {
         }
         for (IpAddress a : addresses) {
             bindings.put(new Binding(a, port), socket);
+            specificBindings += isWildcard(a) ? 0 : 1;
         }
         return port;
     }
 
     void unbind(IpAddress[] addresses, int port) {
         for (IpAddress a : addresses) {
-            bindings.remove(new Binding(a, port));
+            if (bindings.remove(new Binding(a, port)) != null && !isWildcard(a)) {
+                specificBindings--;
+            }
         }
     }
 
@@ -120,8 +125,12 @@ public final class Udp {
     }
 
     private UdpSocket lookup(IpAddress destination, IpAddress wildcard, int port) {
-        UdpSocket socket = bindings.get(new Binding(destination, port));
+        UdpSocket socket = specificBindings == 0 ? null : bindings.get(new Binding(destination, port));
         return socket != null ? socket : bindings.get(new Binding(wildcard, port));
+    }
+
+    private static boolean isWildcard(IpAddress a) {
+        return a.equals(Ipv4Address.ANY) || a.equals(Ipv6Address.UNSPECIFIED);
     }
 
     /** {@code udp_input}: consumes {@code m}, an IPv4 packet whose UDP header starts at {@code offset}. */
