@@ -23,7 +23,8 @@ public final class Host implements AutoCloseable {
     private final String name;
     private final MbufPool pool;
     private final Timers timers;
-    private final List<NetworkInterface> interfaces = new ArrayList<>();
+    /** Immutable, replaced when an interface is attached, so the hot paths read it without copying. */
+    private List<NetworkInterface> interfaces = List.of();
     private final LoopbackInterface loopback;
     private final Routes routes = new Routes();
     private final Ethernet ethernet;
@@ -109,9 +110,9 @@ public final class Host implements AutoCloseable {
         return loopback;
     }
 
-    /** The interfaces, in index order ({@code lo0} is index 1). */
+    /** The interfaces, in index order ({@code lo0} is index 1); an immutable list. */
     public List<NetworkInterface> interfaces() {
-        return List.copyOf(interfaces);
+        return interfaces;
     }
 
     /**
@@ -121,7 +122,9 @@ public final class Host implements AutoCloseable {
      */
     public <T extends NetworkInterface> T attach(T ifp) {
         ifp.attach(this, interfaces.size() + 1);
-        interfaces.add(ifp);
+        List<NetworkInterface> next = new ArrayList<>(interfaces);
+        next.add(ifp);
+        interfaces = List.copyOf(next);
         return ifp;
     }
 
