@@ -149,7 +149,8 @@ public final class Host implements AutoCloseable {
 
     /** Whether {@code address} is assigned to any interface of this host. */
     public boolean hasIpv4(Ipv4Address address) {
-        for (NetworkInterface ifp : interfaces) {
+        for (int i = 0; i < interfaces.size(); i++) { // indexed: no iterator on the input path
+            NetworkInterface ifp = interfaces.get(i);
             if (ifp.hasIpv4(address)) {
                 return true;
             }
@@ -200,7 +201,8 @@ public final class Host implements AutoCloseable {
      */
     public int poll() {
         int done = 0;
-        for (NetworkInterface ifp : interfaces) {
+        for (int n = 0; n < interfaces.size(); n++) { // indexed: no iterator per poll
+            NetworkInterface ifp = interfaces.get(n);
             for (int i = 0; i < POLL_BUDGET; i++) {
                 Mbuf m = ifp.inputQueue().dequeue();
                 if (m == null) {

@@ -133,7 +133,8 @@ public abstract class NetworkInterface {
 
     /** Whether {@code address} is one of this interface's IPv4 addresses. */
     public boolean hasIpv4(Ipv4Address address) {
-        for (Ipv4Assignment a : ipv4) {
+        for (int i = 0; i < ipv4.size(); i++) { // indexed: no iterator on the input path
+            Ipv4Assignment a = ipv4.get(i);
             if (a.address().equals(address)) {
                 return true;
             }
@@ -148,7 +149,8 @@ public abstract class NetworkInterface {
 
     /** The assignment of {@code address} (zone embedded if link-local), or null. */
     public Ipv6Assignment ipv6Assignment(Ipv6Address address) {
-        for (Ipv6Assignment a : ipv6) {
+        for (int i = 0; i < ipv6.size(); i++) { // indexed: no iterator on the input path
+            Ipv6Assignment a = ipv6.get(i);
             if (a.address().equals(address)) {
                 return a;
             }
