@@ -16,7 +16,7 @@ import java.util.Map;
 
 /**
  * The few libc calls jmbuf-io makes, bound with the Foreign Function &amp; Memory API (no JNI): open, ioctl,
- * read, write, writev, poll, close and strerror. Every call but strerror captures {@code errno}
+ * read, write, writev, poll, eventfd, close and strerror. Every call but strerror captures {@code errno}
  * ({@link Linker.Option#captureCallState}) into a caller-supplied state segment of {@link #STATE_LAYOUT}, so
  * the error is read right after the call, before anything else can change it. Linux x86-64 / aarch64 only
  * (the constants are Linux's).
@@ -84,6 +84,9 @@ final class Posix {
             ERRNO);
     // int close(int fd)
     private static final MethodHandle CLOSE = downcall("close", FunctionDescriptor.of(JAVA_INT, JAVA_INT), ERRNO);
+    // int eventfd(unsigned int initval, int flags)
+    private static final MethodHandle EVENTFD = downcall("eventfd", FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT),
+            ERRNO);
     // char *strerror(int errnum)
     private static final MethodHandle STRERROR = downcall("strerror", FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
@@ -149,6 +152,15 @@ final class Posix {
     static int poll(MemorySegment state, MemorySegment fds, long count, int timeoutMillis) {
         try {
             return (int) POLL.invokeExact(state, fds, count, timeoutMillis);
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** {@code eventfd(2)}: a counter descriptor, readable while non-zero; used to wake a thread in {@code poll}. */
+    static int eventfd(MemorySegment state, int initval, int flags) {
+        try {
+            return (int) EVENTFD.invokeExact(state, initval, flags);
         } catch (Throwable t) {
             throw rethrow(t);
         }

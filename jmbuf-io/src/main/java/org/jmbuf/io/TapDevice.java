@@ -32,7 +32,8 @@ import org.jmbuf.buf.MbufPool;
  * {@code struct ifreq} of {@value #IFREQ_SIZE} bytes: {@code ifr_name} ({@value #IFNAMSIZ} bytes, NUL-terminated)
  * then {@code short ifr_flags = IFF_TAP | IFF_NO_PI} (no packet-information prefix: each read or write is
  * exactly one Ethernet frame); {@code read(2)} per received frame, {@code writev(2)} or {@code write(2)} per
- * sent frame, {@code poll(2)} with one {@code struct pollfd} to wait, and {@code close(2)}. {@code errno} is
+ * sent frame, {@code poll(2)} with two {@code struct pollfd}s to wait (the device, and an {@code eventfd(2)} that
+ * {@link #wakeup()} signals from any thread), and {@code close(2)}. {@code errno} is
  * captured with {@code Linker.Option.captureCallState("errno")}; failures throw {@link ErrnoException}.
  *
  * <h2>What is copied, what is shared</h2>
@@ -78,6 +79,9 @@ public final class TapDevice implements AutoCloseable {
     private final String name;
     private final Mbuf.ChunkFunction gather = this::gather;
     private int fd;
+    private final int wakeFd;
+    private final MemorySegment wakeCount;
+    private final Object wakeLock = new Object();
     private int iovCount;
     private long framesReceived;
     private long framesSent;
@@ -85,12 +89,14 @@ public final class TapDevice implements AutoCloseable {
     private long sendDrops;
     private long oversize;
 
-    private TapDevice(Arena arena, int fd, String name) {
+    private TapDevice(Arena arena, int fd, int wakeFd, String name) {
         this.arena = arena;
         this.fd = fd;
+        this.wakeFd = wakeFd;
         this.name = name;
         this.state = Posix.newState(arena);
-        this.pollfd = arena.allocate(Posix.POLLFD_SIZE, 8);
+        this.pollfd = arena.allocate(2 * Posix.POLLFD_SIZE, 8);
+        this.wakeCount = arena.allocate(JAVA_LONG);
         this.iov = arena.allocate(Posix.IOVEC_SIZE * MAX_IOVECS, 8);
         this.bounce = arena.allocate(MAX_SEND, 64);
     }
@@ -119,6 +125,7 @@ public final class TapDevice implements AutoCloseable {
         }
         Arena arena = Arena.ofShared();
         int fd = -1;
+        int wakeFd = -1;
         boolean handedOver = false;
         try {
             MemorySegment state = Posix.newState(arena);
@@ -136,13 +143,21 @@ public final class TapDevice implements AutoCloseable {
                         errno == Posix.EBUSY ? "the name is taken by a device of another kind or owner" : hint(errno));
             }
             String actual = ifr.asSlice(0, IFNAMSIZ).getString(0, StandardCharsets.UTF_8);
-            TapDevice tap = new TapDevice(arena, fd, actual);
+            wakeFd = Posix.eventfd(state, 0, Posix.O_NONBLOCK | Posix.O_CLOEXEC); // EFD_NONBLOCK | EFD_CLOEXEC
+            if (wakeFd < 0) {
+                throw new ErrnoException("cannot make the wakeup eventfd of TAP device " + actual,
+                        Posix.errno(state), null);
+            }
+            TapDevice tap = new TapDevice(arena, fd, wakeFd, actual);
             handedOver = true;
             return tap;
         } finally {
             if (!handedOver) {
                 if (fd >= 0) {
                     Posix.close(Posix.newState(arena), fd);
+                }
+                if (wakeFd >= 0) {
+                    Posix.close(Posix.newState(arena), wakeFd);
                 }
                 arena.close();
             }
@@ -180,7 +195,10 @@ public final class TapDevice implements AutoCloseable {
         pollfd.set(JAVA_INT, 0, fd);
         pollfd.set(JAVA_SHORT, 4, Posix.POLLIN);
         pollfd.set(JAVA_SHORT, 6, (short) 0);
-        int r = Posix.poll(state, pollfd, 1, timeoutMillis);
+        pollfd.set(JAVA_INT, Posix.POLLFD_SIZE, wakeFd);
+        pollfd.set(JAVA_SHORT, Posix.POLLFD_SIZE + 4, Posix.POLLIN);
+        pollfd.set(JAVA_SHORT, Posix.POLLFD_SIZE + 6, (short) 0);
+        int r = Posix.poll(state, pollfd, 2, timeoutMillis);
         if (r < 0) {
             int errno = Posix.errno(state);
             if (errno == Posix.EINTR) {
@@ -190,6 +208,9 @@ public final class TapDevice implements AutoCloseable {
         }
         if (r == 0) {
             return false;
+        }
+        if ((pollfd.get(JAVA_SHORT, Posix.POLLFD_SIZE + 6) & Posix.POLLIN) != 0) {
+            Posix.read(state, wakeFd, wakeCount, 8); // reset the counter: the wakeup is taken
         }
         short revents = pollfd.get(JAVA_SHORT, 6);
         if ((revents & Posix.POLLIN) != 0) {
@@ -360,12 +381,33 @@ public final class TapDevice implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (fd < 0) {
-            return;
+        synchronized (wakeLock) {
+            if (fd < 0) {
+                return;
+            }
+            Posix.close(state, fd);
+            Posix.close(state, wakeFd);
+            fd = -1;
         }
-        Posix.close(state, fd);
-        fd = -1;
         arena.close();
+    }
+
+    /**
+     * Makes a wait in {@link #awaitReadable} return at once (false, unless a frame is waiting too), or the
+     * next one if none is in progress. The one call any thread may make at any time; does nothing once the
+     * device is closed.
+     */
+    public void wakeup() {
+        synchronized (wakeLock) {
+            if (fd < 0) {
+                return;
+            }
+            try (Arena call = Arena.ofConfined()) {
+                MemorySegment one = call.allocate(JAVA_LONG);
+                one.set(JAVA_LONG, 0, 1L);
+                Posix.write(Posix.newState(call), wakeFd, one, 8); // EAGAIN (counter full) still leaves it readable
+            }
+        }
     }
 
     @Override

@@ -54,13 +54,16 @@ import org.jmbuf.wire.MacAddress;
  * <h2>As an executor</h2>
  * A link is the {@link Executor} of its host's thread ({@link #execute}): {@code TcpStream.connect(link.host(),
  * link, ...)} and {@code TcpServer.listen(link.host(), link, ...)} give blocking sockets to any thread. Tasks
- * run in submission order at the start of the next loop iteration, which may be up to {@link #MAX_WAIT} away
- * while the loop waits on an idle device.
+ * run in submission order at the start of the next loop iteration; a task submitted from another thread wakes
+ * a loop waiting on an idle device ({@link TapDevice#wakeup()}), so it runs at once.
  */
 public final class TapLink implements AutoCloseable, Executor {
     /** The IP MTU of the interface: Linux's default for a TAP device. */
     public static final int MTU = 1500;
-    /** The longest the loop waits for a frame before it looks at timers and tasks again. */
+    /**
+     * The longest the loop waits for a frame before it looks at its timers again. A task submitted from
+     * another thread wakes it at once ({@link TapDevice#wakeup()}).
+     */
     public static final Duration MAX_WAIT = Duration.ofMillis(10);
     /** Frames read from the device per loop iteration, so input does not starve timers and tasks. */
     public static final int RECEIVE_BUDGET = 256;
@@ -75,7 +78,7 @@ public final class TapLink implements AutoCloseable, Executor {
     private volatile boolean stop;
     private volatile Throwable failure;
     private volatile boolean closed;
-    private Thread thread;
+    private volatile Thread thread;
     private long receiveNoBuffers;
 
     private TapLink(TapDevice device, String hostName, MbufPool pool, MacAddress mac) {
@@ -231,6 +234,9 @@ public final class TapLink implements AutoCloseable, Executor {
                 future.completeExceptionally(t);
             }
         }, future));
+        if (Thread.currentThread() != thread) {
+            device.wakeup(); // the loop may be in poll(2) for up to MAX_WAIT: run the task now
+        }
         return future;
     }
 
@@ -321,6 +327,7 @@ public final class TapLink implements AutoCloseable, Executor {
             stop = true;
             t = thread;
         }
+        device.wakeup();
         if (t != null) {
             boolean interrupted = false;
             try {

@@ -82,6 +82,34 @@ class TapDeviceTest {
         assertNotEquals(0, run(T, "ip", "link", "show", "dev", name).exitStatus(), "the interface outlived close");
     }
 
+    /**
+     * {@link TapDevice#wakeup()} from another thread ends a long wait in {@code awaitReadable} (a liveness
+     * check with a generous bound, not a timing measurement), and a wakeup made while nobody waits ends the
+     * next wait; a drained wakeup does not end the one after.
+     */
+    @Test
+    void wakeupEndsAWaitFromAnotherThread() throws Exception {
+        LinuxTools.assumeCanRun();
+        try (TapDevice tap = TapDevice.open(null)) {
+            Thread waker = Thread.ofPlatform().start(() -> {
+                try {
+                    Thread.sleep(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                tap.wakeup();
+            });
+            long start = System.nanoTime();
+            assertFalse(tap.awaitReadable(60_000), "woken, not readable");
+            long waited = System.nanoTime() - start;
+            waker.join();
+            assertTrue(waited < Duration.ofSeconds(30).toNanos(), "a 60 s wait ended by a wakeup took " + waited + " ns");
+            tap.wakeup();
+            assertFalse(tap.awaitReadable(60_000), "a pending wakeup ends the next wait at once");
+            assertFalse(tap.awaitReadable(0), "and is taken: nothing is pending any more");
+        }
+    }
+
     @Test
     void framesGoBothWaysWithoutAndWithACopy() throws Exception {
         LinuxTools.assumeCanRun();
