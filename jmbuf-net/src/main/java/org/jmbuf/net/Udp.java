@@ -60,6 +60,12 @@ public final class Udp {
     private final Map<Binding, UdpSocket> bindings = new HashMap<>();
     /** Bindings to an address rather than a family's wildcard: while there are none, input looks up one key. */
     private int specificBindings;
+    /**
+     * The sockets bound to each family's wildcard, by port: the input path's lookup, without a key object.
+     * Made at the family's first wildcard bind (256 KiB each); {@link #bindings} stays the record of truth.
+     */
+    private UdpSocket[] wildcard4;
+    private UdpSocket[] wildcard6;
     private final UdpHeader view = new UdpHeader();
     private final Ipv4Header ipView = new Ipv4Header();
     private final Ipv6Header ip6View = new Ipv6Header();
@@ -96,15 +102,23 @@ public final class Udp {
         }
         for (IpAddress a : addresses) {
             bindings.put(new Binding(a, port), socket);
-            specificBindings += isWildcard(a) ? 0 : 1;
+            if (isWildcard(a)) {
+                wildcardTable(a)[port] = socket;
+            } else {
+                specificBindings++;
+            }
         }
         return port;
     }
 
     void unbind(IpAddress[] addresses, int port) {
         for (IpAddress a : addresses) {
-            if (bindings.remove(new Binding(a, port)) != null && !isWildcard(a)) {
-                specificBindings--;
+            if (bindings.remove(new Binding(a, port)) != null) {
+                if (isWildcard(a)) {
+                    wildcardTable(a)[port] = null;
+                } else {
+                    specificBindings--;
+                }
             }
         }
     }
@@ -126,7 +140,18 @@ public final class Udp {
 
     private UdpSocket lookup(IpAddress destination, IpAddress wildcard, int port) {
         UdpSocket socket = specificBindings == 0 ? null : bindings.get(new Binding(destination, port));
-        return socket != null ? socket : bindings.get(new Binding(wildcard, port));
+        if (socket != null) {
+            return socket;
+        }
+        UdpSocket[] table = wildcard instanceof Ipv4Address ? wildcard4 : wildcard6;
+        return table == null ? null : table[port];
+    }
+
+    private UdpSocket[] wildcardTable(IpAddress wildcard) {
+        if (wildcard instanceof Ipv4Address) {
+            return wildcard4 != null ? wildcard4 : (wildcard4 = new UdpSocket[65536]);
+        }
+        return wildcard6 != null ? wildcard6 : (wildcard6 = new UdpSocket[65536]);
     }
 
     private static boolean isWildcard(IpAddress a) {
