@@ -448,10 +448,7 @@ public final class Tcp {
             counters.increment(TcpCounter.NO_BUFFERS);
             return;
         }
-        startHeader(outView, TcpHeader.MIN_LENGTH).setSourcePort(localPort)
-                .setDestinationPort(remotePort).setSequenceNumber(seq).setAcknowledgmentNumber(ack)
-                .setHeaderLength(TcpHeader.MIN_LENGTH).setFlags(flags).setWindow(0).setChecksum(0)
-                .setUrgentPointer(0);
+        writeHeader(TcpHeader.MIN_LENGTH, localPort, remotePort, seq, ack, flags, 0);
         transmit(m, TcpHeader.MIN_LENGTH, null, local, remote);
     }
 
@@ -464,10 +461,8 @@ public final class Tcp {
             counters.increment(TcpCounter.NO_BUFFERS);
             return;
         }
-        startHeader(outView, TcpHeader.MIN_LENGTH + 4).setSourcePort(key.localPort())
-                .setDestinationPort(key.remotePort()).setSequenceNumber(cookie).setAcknowledgmentNumber(ack)
-                .setHeaderLength(TcpHeader.MIN_LENGTH + 4).setFlags(TcpHeader.SYN | TcpHeader.ACK)
-                .setWindow(Math.min(settings.receiveBuffer(), 0xffff)).setChecksum(0).setUrgentPointer(0);
+        writeHeader(TcpHeader.MIN_LENGTH + 4, key.localPort(), key.remotePort(), cookie, ack,
+                TcpHeader.SYN | TcpHeader.ACK, Math.min(settings.receiveBuffer(), 0xffff));
         headerScratch[TcpHeader.MIN_LENGTH] = TcpOptionCursor.MSS;
         headerScratch[TcpHeader.MIN_LENGTH + 1] = 4;
         headerScratch[TcpHeader.MIN_LENGTH + 2] = (byte) (mss >>> 8);
@@ -476,12 +471,13 @@ public final class Tcp {
     }
 
     /**
-     * Points {@code header} at the first {@code headerLength} bytes of {@link #headerScratch()}, its data
-     * offset set to match; the caller fills in the rest.
+     * Writes the fixed header of a segment into {@link #headerScratch()}: data offset {@code headerLength},
+     * checksum and urgent pointer zero. Options, if any, go after it (the caller writes them).
      */
-    TcpHeader startHeader(TcpHeader header, int headerLength) {
+    void writeHeader(int headerLength, int localPort, int remotePort, int seq, int ack, int flags, int window) {
         headerScratch[TcpHeader.Field.DATA_OFFSET_FLAGS] = (byte) (headerLength / 4 << 4);
-        return header.wrap(headerBytes.asSlice(0, headerLength));
+        outView.wrap(headerBytes).setSourcePort(localPort).setDestinationPort(remotePort).setSequenceNumber(seq)
+                .setAcknowledgmentNumber(ack).setFlags(flags).setWindow(window).setChecksum(0).setUrgentPointer(0);
     }
 
     /** The header scratch area a segment is built in before {@link #transmit} copies it out; 60 bytes. */

@@ -160,7 +160,6 @@ public final class TcpConnection {
     private long rescueRxt;
     private final TcpScoreboard scoreboard = new TcpScoreboard();
     private final long[] holeEnd = new long[1];
-    private final TcpHeader headerView = new TcpHeader();
 
     // ACKs and timers
     private boolean ackNow;
@@ -1405,11 +1404,8 @@ public final class TcpConnection {
             return false;
         }
         int windowField = (int) Math.min(0xffff, syn ? advertised : advertised + (1L << rcvScale) - 1 >> rcvScale);
-        tcp.startHeader(headerView, headerLength).setSourcePort(key.localPort())
-                .setDestinationPort(key.remotePort()).setSequenceNumber((int) seq)
-                .setAcknowledgmentNumber((flags & TcpHeader.ACK) != 0 ? (int) rcvNxt : 0)
-                .setHeaderLength(headerLength).setFlags(flags).setWindow(windowField).setChecksum(0)
-                .setUrgentPointer(0);
+        tcp.writeHeader(headerLength, key.localPort(), key.remotePort(), (int) seq,
+                (flags & TcpHeader.ACK) != 0 ? (int) rcvNxt : 0, flags, windowField);
         if ((flags & TcpHeader.ACK) != 0) {
             lastAckSent = rcvNxt;
             ackNow = false;

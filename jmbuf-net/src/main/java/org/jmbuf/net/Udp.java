@@ -57,12 +57,11 @@ public final class Udp {
 
     private final Host host;
     private final Counters<UdpCounter> counters = new Counters<>("udp", UdpCounter.class);
-    private final Map<Binding, UdpSocket> bindings = new HashMap<>();
-    /** Bindings to an address rather than a family's wildcard: while there are none, input looks up one key. */
-    private int specificBindings;
+    /** Sockets bound to one address (not a wildcard), by address and port. */
+    private final Map<Binding, UdpSocket> specific = new HashMap<>();
     /**
-     * The sockets bound to each family's wildcard, by port: the input path's lookup, without a key object.
-     * Made at the family's first wildcard bind (256 KiB each); {@link #bindings} stays the record of truth.
+     * Sockets bound to each family's wildcard, by port: found on input without a key object. Each table is
+     * made at its family's first wildcard bind (256 KiB).
      */
     private UdpSocket[] wildcard4;
     private UdpSocket[] wildcard6;
@@ -96,16 +95,15 @@ public final class Udp {
             port = ephemeralPort(addresses);
         }
         for (IpAddress a : addresses) {
-            if (bindings.containsKey(new Binding(a, port))) {
+            if (boundTo(a, port) != null) {
                 throw new IllegalStateException("address in use: " + a + " port " + port);
             }
         }
         for (IpAddress a : addresses) {
-            bindings.put(new Binding(a, port), socket);
             if (isWildcard(a)) {
                 wildcardTable(a)[port] = socket;
             } else {
-                specificBindings++;
+                specific.put(new Binding(a, port), socket);
             }
         }
         return port;
@@ -113,14 +111,21 @@ public final class Udp {
 
     void unbind(IpAddress[] addresses, int port) {
         for (IpAddress a : addresses) {
-            if (bindings.remove(new Binding(a, port)) != null) {
-                if (isWildcard(a)) {
-                    wildcardTable(a)[port] = null;
-                } else {
-                    specificBindings--;
-                }
+            if (isWildcard(a)) {
+                wildcardTable(a)[port] = null;
+            } else {
+                specific.remove(new Binding(a, port));
             }
         }
+    }
+
+    /** The socket bound to exactly {@code address} (a wildcard or not) and {@code port}, or null. */
+    private UdpSocket boundTo(IpAddress address, int port) {
+        if (!isWildcard(address)) {
+            return specific.get(new Binding(address, port));
+        }
+        UdpSocket[] table = address instanceof Ipv4Address ? wildcard4 : wildcard6;
+        return table == null ? null : table[port];
     }
 
     private int ephemeralPort(IpAddress[] addresses) {
@@ -129,7 +134,7 @@ public final class Udp {
             nextEphemeral = nextEphemeral == 65535 ? 49152 : nextEphemeral + 1;
             boolean free = true;
             for (IpAddress a : addresses) {
-                free &= !bindings.containsKey(new Binding(a, port));
+                free &= boundTo(a, port) == null;
             }
             if (free) {
                 return port;
@@ -139,12 +144,8 @@ public final class Udp {
     }
 
     private UdpSocket lookup(IpAddress destination, IpAddress wildcard, int port) {
-        UdpSocket socket = specificBindings == 0 ? null : bindings.get(new Binding(destination, port));
-        if (socket != null) {
-            return socket;
-        }
-        UdpSocket[] table = wildcard instanceof Ipv4Address ? wildcard4 : wildcard6;
-        return table == null ? null : table[port];
+        UdpSocket socket = specific.isEmpty() ? null : specific.get(new Binding(destination, port));
+        return socket != null ? socket : boundTo(wildcard, port);
     }
 
     private UdpSocket[] wildcardTable(IpAddress wildcard) {
