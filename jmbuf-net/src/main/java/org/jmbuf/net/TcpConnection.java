@@ -1261,16 +1261,17 @@ public final class TcpConnection {
             window = Math.max(window, sndNxt - sndUna + 1);
         }
         long len = 0;
+        int full = segmentData();
         if (!syn && sndUna > iss4() && state != TcpState.SYN_RECEIVED) {
             len = Math.max(0, Math.min(dataEnd - sndNxt, sndUna + window - sndNxt));
-            len = Math.min(len, segmentData());
+            len = Math.min(len, full);
         }
         boolean fin = finSeq >= 0 && sndNxt + len == finSeq && !syn
                 && (state == TcpState.FIN_WAIT_1 || state == TcpState.CLOSING || state == TcpState.LAST_ACK);
         boolean send = syn || fin || ackNow || forceProbe;
         if (len > 0) {
             boolean allQueued = sndNxt + len == dataEnd;
-            send |= len == segmentData()
+            send |= len == full
                     || allQueued && (nodelay || sndMax == sndUna)
                     || maxSndWnd > 0 && len >= maxSndWnd / 2
                     || sndNxt < sndMax;
