@@ -19,14 +19,16 @@ import org.openjdk.jmh.infra.Blackhole;
  * Groups 1 and 2: allocate and free a packet with a 2 KB cluster, and a small header-only packet, against
  * Netty's pooled allocator. Nothing is held between operations. The {@code 2Threads} variants run the
  * same operation on two threads at once against one pool: JMH reports the time per operation of each
- * thread, so the scaling of two threads over one is {@code 2 x single / twoThreads}.
+ * thread, so the scaling of two threads over one is {@code 2 x single / twoThreads}. The jmbuf rows use
+ * {@link Packets#POOL}, which recycles handles; the {@code NewHandle} rows use a pool that does not (the
+ * default), to show what the 80-byte handle of each new chain costs.
  */
 @BenchmarkMode(Mode.AverageTime)
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g", "-Dio.netty.leakDetection.level=disabled"})
 @State(Scope.Thread)
 public class AllocBench {
-    private final MbufPool pool = MbufPool.shared();
+    private final MbufPool pool = Packets.POOL;
     private final PooledByteBufAllocator netty = PooledByteBufAllocator.DEFAULT;
 
     // ---------------------------------------------------------------- 1. a packet with a 2 KB cluster
@@ -42,6 +44,14 @@ public class AllocBench {
     @Benchmark
     public void cluster2k_jmbufNotConsumed() {
         pool.getCluster(true).free();
+    }
+
+    /** {@link #cluster2k_jmbuf} on a pool that does not recycle handles (the default): a new handle each time. */
+    @Benchmark
+    public void cluster2k_jmbufNewHandle(Blackhole bh) {
+        Mbuf m = Packets.NEW_HANDLES.getCluster(true);
+        bh.consume(m);
+        m.free();
     }
 
     /** {@link #cluster2k_jmbuf} on two threads sharing the pool. */
@@ -84,6 +94,14 @@ public class AllocBench {
     @Benchmark
     public void small_jmbufNotConsumed() {
         pool.getPacket().free();
+    }
+
+    /** {@link #small_jmbuf} on a pool that does not recycle handles (the default): a new handle each time. */
+    @Benchmark
+    public void small_jmbufNewHandle(Blackhole bh) {
+        Mbuf m = Packets.NEW_HANDLES.getPacket();
+        bh.consume(m);
+        m.free();
     }
 
     /** {@code buffer(256)}: direct when Netty can use Unsafe (its default preference), else heap. */

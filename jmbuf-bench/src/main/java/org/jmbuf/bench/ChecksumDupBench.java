@@ -7,7 +7,6 @@ import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 import org.jmbuf.buf.Mbuf;
-import org.jmbuf.buf.MbufPool;
 import org.jmbuf.wire.InternetChecksum;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -40,7 +39,7 @@ public class ChecksumDupBench {
 
         @Setup(Level.Trial)
         public void setUp() {
-            packet = Packets.chain(MbufPool.shared(), Packets.data(LENGTH), Packets.even(LENGTH, segments));
+            packet = Packets.chain(Packets.POOL, Packets.data(LENGTH), Packets.even(LENGTH, segments));
         }
 
         @TearDown(Level.Trial)

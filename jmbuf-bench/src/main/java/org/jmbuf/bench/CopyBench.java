@@ -27,7 +27,7 @@ import org.openjdk.jmh.annotations.TearDown;
 @Fork(value = 1, jvmArgsAppend = {"-Xms1g", "-Xmx1g", "-Dio.netty.leakDetection.level=disabled"})
 @State(Scope.Thread)
 public class CopyBench {
-    private final MbufPool pool = MbufPool.shared();
+    private final MbufPool pool = Packets.POOL;
     private final PooledByteBufAllocator netty = PooledByteBufAllocator.DEFAULT;
     Mbuf threeSegments;
     Mbuf oneCluster;

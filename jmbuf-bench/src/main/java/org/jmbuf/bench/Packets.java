@@ -17,6 +17,14 @@ public final class Packets {
     /** Big-endian unaligned 16-bit words. */
     public static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.BIG_ENDIAN);
 
+    /**
+     * The pool of every jmbuf benchmark but the "new handle" rows: no limits, and handles recycled
+     * ({@link MbufPool.Builder#recycleHandles}), so that making a chain allocates nothing on the heap.
+     */
+    public static final MbufPool POOL = MbufPool.builder().recycleHandles(true).build();
+    /** The same pool without handle recycling (the default): every new chain allocates its handle. */
+    public static final MbufPool NEW_HANDLES = MbufPool.builder().recycleHandles(false).build();
+
     private Packets() {
     }
 

@@ -41,7 +41,7 @@ public class PtrBench {
     static final int[] CONTIGUOUS = {500, 500, 500};
     static final int[] STRADDLING = {14, 486, 1000};
 
-    private final MbufPool pool = MbufPool.shared();
+    private final MbufPool pool = Packets.POOL;
     private final PooledByteBufAllocator netty = PooledByteBufAllocator.DEFAULT;
     Mbuf writable;
     Mbuf original;

@@ -5,7 +5,6 @@ import io.netty.buffer.PooledByteBufAllocator;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.TimeUnit;
 import org.jmbuf.buf.Mbuf;
-import org.jmbuf.buf.MbufPool;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -38,7 +37,7 @@ public class ScalingBench {
 
         @Setup(Level.Trial)
         public void setUp() {
-            packet = Packets.chain(MbufPool.shared(), Packets.data(2048), 2048);
+            packet = Packets.chain(Packets.POOL, Packets.data(2048), 2048);
             sharer = packet.copyPacket();
         }
 
@@ -71,7 +70,7 @@ public class ScalingBench {
         public void setUp() {
             byte[] data = Packets.data(LENGTH);
             int[] sizes = Packets.even(LENGTH, segments);
-            packet = Packets.chain(MbufPool.shared(), data, sizes);
+            packet = Packets.chain(Packets.POOL, data, sizes);
             composite = Packets.composite(PooledByteBufAllocator.DEFAULT, data, sizes);
         }
 

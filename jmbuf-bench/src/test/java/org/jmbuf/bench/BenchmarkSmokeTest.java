@@ -120,12 +120,12 @@ class BenchmarkSmokeTest {
             s.bytes = bytes;
             s.setUp();
             try {
-                long before = MbufPool.shared().stats().bytesCopied();
+                long before = Packets.POOL.stats().bytesCopied();
                 b.pulldown_jmbufCopyPacketPulldownFree(s);
-                assertEquals(bytes, MbufPool.shared().stats().bytesCopied() - before);
-                before = MbufPool.shared().stats().bytesCopied();
+                assertEquals(bytes, Packets.POOL.stats().bytesCopied() - before);
+                before = Packets.POOL.stats().bytesCopied();
                 b.pulldown_jmbufCopyPacketFree(s);
-                assertEquals(0, MbufPool.shared().stats().bytesCopied() - before);
+                assertEquals(0, Packets.POOL.stats().bytesCopied() - before);
             } finally {
                 s.tearDown();
             }
@@ -207,8 +207,9 @@ class BenchmarkSmokeTest {
     }
 
     private static void runLikeJmh(Method method, Map<String, String> params) throws Throwable {
-        MbufPool pool = MbufPool.shared();
-        PoolStats start = pool.stats(); // quiescent unless an earlier benchmark leaked (and failed for it)
+        // The benchmarks' pools, and the shared one, which the stack benchmarks use.
+        List<MbufPool> pools = List.of(Packets.POOL, Packets.NEW_HANDLES, MbufPool.shared());
+        List<PoolStats> start = stats(pools); // quiescent unless an earlier benchmark leaked (and failed for it)
         Object benchmark = method.getDeclaringClass().getDeclaredConstructor().newInstance();
         Map<Class<?>, Object> states = new LinkedHashMap<>();
         for (Class<?> type : states(method)) {
@@ -228,11 +229,14 @@ class BenchmarkSmokeTest {
                 call(state, Setup.class);
             }
             invoke(method, benchmark, args);
-            PoolStats afterOne = pool.stats();
+            List<PoolStats> afterOne = stats(pools);
             for (int i = 0; i < 3; i++) {
                 invoke(method, benchmark, args);
             }
-            assertSameUse(afterOne, pool.stats(), method.getName());
+            List<PoolStats> afterFour = stats(pools);
+            for (int i = 0; i < pools.size(); i++) {
+                assertSameUse(afterOne.get(i), afterFour.get(i), method.getName());
+            }
             if (method.getName().contains("netty")) {
                 long before = nettyMemoryInUse();
                 for (int i = 0; i < NETTY_RUNS; i++) {
@@ -246,11 +250,15 @@ class BenchmarkSmokeTest {
                 call(state, TearDown.class);
             }
         }
-        PoolStats end = pool.stats();
-        assertTrue(end.segmentsInUse() == start.segmentsInUse() && end.clustersInUse() == start.clustersInUse()
-                && end.largeBuffersInUse() == start.largeBuffersInUse()
-                && end.externalInUse() == start.externalInUse(),
-                method.getName() + " leaves jmbuf storage in use after teardown: " + end + "\n" + pool.leakReport());
+        for (int i = 0; i < pools.size(); i++) {
+            PoolStats before = start.get(i);
+            PoolStats end = pools.get(i).stats();
+            assertTrue(end.segmentsInUse() == before.segmentsInUse() && end.clustersInUse() == before.clustersInUse()
+                    && end.largeBuffersInUse() == before.largeBuffersInUse()
+                    && end.externalInUse() == before.externalInUse(),
+                    method.getName() + " leaves jmbuf storage in use after teardown: " + end + "\n"
+                    + pools.get(i).leakReport());
+        }
         for (Object state : states.values()) {
             for (Field f : fields(state.getClass())) {
                 if (ByteBuf.class.isAssignableFrom(f.getType())) {
@@ -262,6 +270,10 @@ class BenchmarkSmokeTest {
                 }
             }
         }
+    }
+
+    private static List<PoolStats> stats(List<MbufPool> pools) {
+        return pools.stream().map(MbufPool::stats).toList();
     }
 
     private static void assertSameUse(PoolStats expected, PoolStats actual, String what) {

@@ -18,7 +18,10 @@ import java.util.Objects;
  * throws and leaves the chain exactly as it was (operations allocate everything first, then change the
  * chain), where C would have freed it. After {@link #free()} (or after {@link #cat(Mbuf)} consumed the
  * handle) every method throws {@link IllegalStateException}, except {@link #close()}, which does
- * nothing, and {@link #isAlive()}, {@link #pool()}, {@link #toString()} and {@link #dump()}. A handle is not safe for concurrent use; hand it from thread to thread instead.
+ * nothing, and {@link #isAlive()}, {@link #pool()}, {@link #toString()} and {@link #dump()}; in a pool
+ * that {@linkplain MbufPool.Builder#recycleHandles recycles handles} that holds only until a later
+ * allocation reuses the freed handle for a new chain. A handle is not safe for concurrent use; hand it
+ * from thread to thread instead.
  *
  * <h2>Layout</h2>
  * <pre>
@@ -112,6 +115,26 @@ public final class Mbuf implements AutoCloseable {
 
     Mbuf(MbufPool pool, Segment chain, boolean packet) {
         this.pool = pool;
+        start(chain, packet);
+    }
+
+    /**
+     * Makes this freed handle the handle of a new chain ({@link MbufPool.Builder#recycleHandles}): every
+     * field as a new handle's.
+     */
+    void reuse(Segment chain, boolean packet) {
+        assert dead && regions == Regions.NONE;
+        dead = false;
+        receivingInterface = 0;
+        checksumFlags = 0;
+        checksumData = 0;
+        segmentSize = 0;
+        packetFlags = 0;
+        owner = null;
+        start(chain, packet);
+    }
+
+    private void start(Segment chain, boolean packet) {
         this.head = chain;
         this.packet = packet;
         int total = 0;
@@ -344,6 +367,11 @@ public final class Mbuf implements AutoCloseable {
      * @throws NoBufferSpaceException    if making it contiguous needs storage the pool refuses
      */
     public MemorySegment ptr(int off, int len) {
+        Segment first = head; // null when dead: contiguous() throws then
+        if (first != null && off >= 0 && len > 0 && len <= first.length - off && regions.covers(off, off + len)) {
+            // The common case, a header read again: already a region, in the first segment. Nothing to change.
+            return first.view(off, len, false);
+        }
         return contiguous(off, len, false, true);
     }
 
@@ -639,7 +667,7 @@ public final class Mbuf implements AutoCloseable {
         }
         int tailLength = length - len;
         length = len;
-        Mbuf out = new Mbuf(pool, tailChain, packet);
+        Mbuf out = pool.handle(tailChain, packet);
         out.regions = regions.splitOff(len);
         if (packet) {
             out.receivingInterface = receivingInterface;
@@ -746,7 +774,7 @@ public final class Mbuf implements AutoCloseable {
             throw e;
         }
         revokeWritableViewsOfSharedStorage(fromOffset, fromLength);
-        return withHeaderOf(new Mbuf(pool, first, false), fromStart);
+        return withHeaderOf(pool.handle(first, false), fromStart);
     }
 
     /** {@code m_copym(m, off, M_COPYALL)}: {@link #copy(int, int)} from {@code off} to the end. */
@@ -805,7 +833,7 @@ public final class Mbuf implements AutoCloseable {
             pool.countCopy(c.length);
             at += c.length;
         }
-        return withHeaderOf(new Mbuf(pool, first, false), off == 0);
+        return withHeaderOf(pool.handle(first, false), off == 0);
     }
 
     /**
@@ -852,9 +880,10 @@ public final class Mbuf implements AutoCloseable {
      */
     public void free() {
         alive();
-        pool.freeSegments(head);
-        pool.recycle(regions);
+        Segment chain = head;
+        Regions own = regions;
         kill();
+        pool.freeChain(chain, own, this);
     }
 
     /** Frees the chain if it is still alive; does nothing if it was freed or consumed already. */
@@ -1103,6 +1132,8 @@ public final class Mbuf implements AutoCloseable {
         tail = null;
         tags = null;
         regions = Regions.NONE;
+        found = null;
+        foundPrevious = null;
     }
 
     private void check() {

@@ -82,9 +82,18 @@ public final class MbufPool {
     private final ItemPool<Segment> segments;
     private final ItemPool<Storage> clusters;
     /**
+     * Whether segments and clusters in use are counted by each thread in its own {@link Cache} (a pool
+     * without limits) rather than in {@link #inUse} (a pool with a limit, which must see the exact count
+     * at every allocation). Fixed when the pool is built.
+     */
+    private final boolean countsPerThread;
+    /** Whether freed handles are kept for reuse ({@link Builder#recycleHandles}). */
+    private final boolean recyclesHandles;
+    /**
      * Segments in use (the low 32 bits, {@link #SEGMENT}) and clusters in use (the high 32 bits,
-     * {@link #CLUSTER}) in one word: exact at every allocation, as the limits and the high waters need, and
-     * a packet with a cluster is counted in, and out, with one atomic instruction.
+     * {@link #CLUSTER}) in one word, for a pool with a limit: exact at every allocation, as the limits
+     * need, and a packet with a cluster is counted in, and out, with one atomic instruction. Unused when
+     * the pool {@linkplain #countsPerThread counts per thread}.
      */
     private final AtomicLong inUse = new AtomicLong();
     private final AtomicInteger segmentHighWater = new AtomicInteger();
@@ -133,6 +142,8 @@ public final class MbufPool {
         this.warningInterval = b.warningInterval;
         this.segmentLimit = b.segmentLimit;
         this.clusterLimit = b.clusterLimit;
+        this.countsPerThread = b.segmentLimit == Integer.MAX_VALUE && b.clusterLimit == Integer.MAX_VALUE;
+        this.recyclesHandles = b.recycleHandles;
         this.segments = new ItemPool<>(this::makeSegment, b.segmentLowWater);
         this.clusters = new ItemPool<>(this::makeCluster, b.clusterLowWater);
         if (Strict.ENABLED) {
@@ -177,6 +188,7 @@ public final class MbufPool {
         private LongPredicate faults = NO_FAULTS;
         private InstantSource clock = InstantSource.system();
         private Duration warningInterval = Duration.ofMinutes(1);
+        private boolean recycleHandles = Boolean.getBoolean("jmbuf.recycleHandles");
 
         private Builder() {
         }
@@ -228,6 +240,26 @@ public final class MbufPool {
         }
 
         /**
+         * Whether the pool keeps the handles of freed chains and hands them out again as the handles of new
+         * chains, as C reuses the memory of a freed mbuf; off by default ({@code -Djmbuf.recycleHandles=true}
+         * turns it on for every pool built without saying). With it, making and freeing chains allocates
+         * nothing on the Java heap in steady state; without it, each new chain allocates its handle (80 bytes).
+         *
+         * <p>The price is the guarantee that any use of a freed handle throws: a handle freed with
+         * {@link Mbuf#free()} or {@link Mbuf#close()} still throws {@link IllegalStateException} while it
+         * waits in its thread's cache, but once a later allocation has taken it, it <em>is</em> that new
+         * chain, and a stale reference reads, changes or frees the new chain (as a C pointer kept after
+         * {@code m_freem} would). Turn it on only where every reference to a chain is dropped when the
+         * chain is freed, and never {@code close()} a chain that may have been freed already. Handles
+         * consumed by {@link Mbuf#cat} are not reused. Strict mode still verifies every chain, but cannot
+         * tell a stale use of a reused handle from a use of its new chain.
+         */
+        public Builder recycleHandles(boolean recycle) {
+            this.recycleHandles = recycle;
+            return this;
+        }
+
+        /**
          * Builds the pool.
          *
          * @throws IllegalArgumentException if a low watermark is above its limit
@@ -265,7 +297,8 @@ public final class MbufPool {
      */
     public Mbuf get(MbufType type) {
         Objects.requireNonNull(type, "type");
-        return new Mbuf(this, allocSegment(type, null), false);
+        Cache cache = cache();
+        return handle(cache, allocSegment(cache, type, null), false);
     }
 
     /**
@@ -275,7 +308,8 @@ public final class MbufPool {
      * @throws NoBufferSpaceException if the segment limit is reached or a fault is injected
      */
     public Mbuf getPacket() {
-        return new Mbuf(this, allocSegment(MbufType.DATA, null), true);
+        Cache cache = cache();
+        return handle(cache, allocSegment(cache, MbufType.DATA, null), true);
     }
 
     /**
@@ -285,7 +319,8 @@ public final class MbufPool {
      * @throws NoBufferSpaceException if the segment or cluster limit is reached or a fault is injected
      */
     public Mbuf getCluster(boolean packet) {
-        return new Mbuf(this, allocClusterSegment(MbufType.DATA, null), packet);
+        Cache cache = cache();
+        return handle(cache, allocClusterSegment(cache, MbufType.DATA, null), packet);
     }
 
     /**
@@ -316,7 +351,7 @@ public final class MbufPool {
         Storage external = new Storage(Storage.Kind.EXTERNAL, this, storage, writable && !storage.isReadOnly(), onFree);
         externalInUse.incrementAndGet();
         attachShared(cache, segment, external, 0, (int) storage.byteSize());
-        return new Mbuf(this, segment, true);
+        return handle(cache, segment, true);
     }
 
     /**
@@ -359,7 +394,7 @@ public final class MbufPool {
             freeSegments(head);
             throw e;
         }
-        return new Mbuf(this, head, true);
+        return handle(head, true);
     }
 
     // ---------------------------------------------------------------- configuration and reporting
@@ -463,8 +498,18 @@ public final class MbufPool {
                 byType.put(type, sum);
             }
         }
-        long both = inUse.get();
-        return new PoolStats(segmentsIn(both), clustersIn(both), externalInUse.get(), largeInUse.get(),
+        int segmentsInUse;
+        int clustersInUse;
+        if (countsPerThread) {
+            Census c = census;
+            segmentsInUse = c.segmentsInUse();
+            clustersInUse = c.clustersInUse();
+        } else {
+            long both = inUse.get();
+            segmentsInUse = segmentsIn(both);
+            clustersInUse = clustersIn(both);
+        }
+        return new PoolStats(segmentsInUse, clustersInUse, externalInUse.get(), largeInUse.get(),
                 segments.idleInDepot(), clusters.idleInDepot(), segmentHighWater.get(), clusterHighWater.get(),
                 segments.allocations(), clusters.allocations(), failures.get(), drains.get(),
                 limitWarnings.get(), bytesCopied.sum(), Collections.unmodifiableMap(byType));
@@ -543,9 +588,9 @@ public final class MbufPool {
 
     private Segment allocSegment(Cache cache, MbufType type, MbufOwner owner) {
         injectFault("a segment");
-        if (!reserve(SEGMENT, segmentLimit)) {
+        if (!reserve(cache, SEGMENT, segmentLimit)) {
             reclaim();
-            if (!reserve(SEGMENT, segmentLimit)) {
+            if (!reserve(cache, SEGMENT, segmentLimit)) {
                 throw refuse(lastSegmentWarning, "segment", segmentLimit);
             }
         }
@@ -571,10 +616,13 @@ public final class MbufPool {
 
     /** A segment whose storage is a fresh cluster, empty. */
     Segment allocClusterSegment(MbufType type, MbufOwner owner) {
-        Cache cache = cache();
+        return allocClusterSegment(cache(), type, owner);
+    }
+
+    private Segment allocClusterSegment(Cache cache, MbufType type, MbufOwner owner) {
         if (faults == NO_FAULTS && segmentLimit == Integer.MAX_VALUE && clusterLimit == Integer.MAX_VALUE) {
-            // Nothing can refuse either: count both in use with one atomic instruction.
-            recordHighWater(inUse.addAndGet(SEGMENT + CLUSTER));
+            // Nothing can refuse either: count both in use at once.
+            countOut(cache, SEGMENT + CLUSTER);
             Segment s = takeSegment(cache, type, owner);
             attachShared(cache, s, takeCluster(cache), 0, 0);
             return s;
@@ -675,7 +723,7 @@ public final class MbufPool {
         }
         s.resetToInline();
         segments.put(cache.segments, s);
-        inUse.addAndGet(-released);
+        countBack(cache, released);
     }
 
     /** Frees a run of segments linked by {@code next}, with one look-up of the thread's cache for the run. */
@@ -705,7 +753,7 @@ public final class MbufPool {
         switch (storage.kind()) {
             case CLUSTER -> {
                 putCluster(cache, storage);
-                inUse.addAndGet(-CLUSTER);
+                countBack(cache, CLUSTER);
             }
             case EXTERNAL -> {
                 externalInUse.decrementAndGet();
@@ -726,9 +774,9 @@ public final class MbufPool {
 
     private Storage allocCluster(Cache cache) {
         injectFault("a cluster");
-        if (!reserve(CLUSTER, clusterLimit)) {
+        if (!reserve(cache, CLUSTER, clusterLimit)) {
             reclaim();
-            if (!reserve(CLUSTER, clusterLimit)) {
+            if (!reserve(cache, CLUSTER, clusterLimit)) {
                 throw refuse(lastClusterWarning, "cluster", clusterLimit);
             }
         }
@@ -761,9 +809,9 @@ public final class MbufPool {
      * {@code limit}; returns whether it did. Without a limit this is one atomic add; with one, a
      * compare-and-set loop that never passes it.
      */
-    private boolean reserve(long unit, int limit) {
+    private boolean reserve(Cache cache, long unit, int limit) {
         if (limit == Integer.MAX_VALUE) {
-            recordHighWater(inUse.addAndGet(unit));
+            countOut(cache, unit);
             return true;
         }
         while (true) {
@@ -772,19 +820,41 @@ public final class MbufPool {
                 return false;
             }
             if (inUse.compareAndSet(now, now + unit)) {
-                recordHighWater(now + unit);
+                recordHighWater(segmentsIn(now + unit), clustersIn(now + unit));
                 return true;
             }
         }
     }
 
-    /** Raises the high waters to the counts in {@code both} (an {@link #inUse} value) if those are new highs. */
-    private void recordHighWater(long both) {
-        int segmentCount = segmentsIn(both);
+    /**
+     * Counts {@code unit} ({@link #SEGMENT}, {@link #CLUSTER} or both) as taken from the pool, with no limit
+     * to check: in the shared word, or in the thread's own counts. A thread that reaches a new high of its
+     * own sums every thread's counts and raises the high waters if the sum is a new high.
+     */
+    private void countOut(Cache cache, long unit) {
+        if (!countsPerThread) {
+            long both = inUse.addAndGet(unit);
+            recordHighWater(segmentsIn(both), clustersIn(both));
+        } else if (cache.countOut(segmentsIn(unit), clustersIn(unit))) {
+            Census c = census;
+            recordHighWater(c.segmentsInUse(), c.clustersInUse());
+        }
+    }
+
+    /** Counts {@code unit} ({@link #SEGMENT}, {@link #CLUSTER} or both) as back in the pool. */
+    private void countBack(Cache cache, long unit) {
+        if (countsPerThread) {
+            cache.countBack(segmentsIn(unit), clustersIn(unit));
+        } else {
+            inUse.addAndGet(-unit);
+        }
+    }
+
+    /** Raises the high waters to these counts of segments and clusters in use if those are new highs. */
+    private void recordHighWater(int segmentCount, int clusterCount) {
         if (segmentCount > segmentHighWater.get()) {
             segmentHighWater.accumulateAndGet(segmentCount, Math::max); // rarely: only at a new high
         }
-        int clusterCount = clustersIn(both);
         if (clusterCount > clusterHighWater.get()) {
             clusterHighWater.accumulateAndGet(clusterCount, Math::max);
         }
@@ -829,6 +899,40 @@ public final class MbufPool {
     private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
     /** Region sets a thread keeps for reuse; beyond that, freed chains' sets are left to the garbage collector. */
     private static final int REGION_CACHE = 16;
+    /** Idle handles a thread's cache keeps at most, when the pool {@linkplain #recyclesHandles recycles them}. */
+    private static final int HANDLE_CACHE = 64;
+    /** {@link Cache#out}: segments the thread took from the pool less those it gave back. */
+    private static final int OUT_SEGMENTS = 0;
+    /** {@link Cache#out}: clusters the thread took from the pool less those it gave back. */
+    private static final int OUT_CLUSTERS = 1;
+
+    /**
+     * The threads' caches whose counts make up the in-use counts of a pool that
+     * {@linkplain #countsPerThread counts per thread}, with what the caches of ended threads left behind.
+     * Replaced whole (under {@link #caches}) when a thread registers, so that a reader sums a consistent
+     * set without a lock.
+     */
+    private record Census(Cache[] caches, int retiredSegments, int retiredClusters) {
+        /** The sum of every thread's segments out: exact when no thread is allocating or freeing meanwhile. */
+        int segmentsInUse() {
+            int sum = retiredSegments;
+            for (Cache c : caches) {
+                sum += (int) INTS.getOpaque(c.out, OUT_SEGMENTS);
+            }
+            return sum;
+        }
+
+        /** The sum of every thread's clusters out, as {@link #segmentsInUse()}. */
+        int clustersInUse() {
+            int sum = retiredClusters;
+            for (Cache c : caches) {
+                sum += (int) INTS.getOpaque(c.out, OUT_CLUSTERS);
+            }
+            return sum;
+        }
+    }
+
+    private volatile Census census = new Census(new Cache[0], 0, 0);
 
     /**
      * One thread's share of the pool, as NetBSD's per-CPU pool caches and per-CPU statistics: its
@@ -850,10 +954,53 @@ public final class MbufPool {
          * (by its thread) when a new owner is charged, so readers may see the old array for a moment.
          */
         volatile int[] owners = new int[0];
+        /**
+         * Segments and clusters this thread took from the pool less those it gave back (either may be negative:
+         * a thread that frees what others allocated), when the pool {@linkplain #countsPerThread counts per
+         * thread}; written by the thread only, read by anyone with opaque access.
+         */
+        final int[] out = new int[2];
+        /** The highest {@link #out} values this thread has reached: a new high is when the pool's total may be one. */
+        int segmentPeak;
+        int clusterPeak;
+        /** Handles of freed chains, when the pool recycles them; else null. */
+        final Mbuf[] idleHandles;
+        int idleHandleCount;
 
-        Cache(ItemPool.Magazine segments, ItemPool.Magazine clusters) {
+        Cache(ItemPool.Magazine segments, ItemPool.Magazine clusters, boolean recyclesHandles) {
             this.segments = segments;
             this.clusters = clusters;
+            this.idleHandles = recyclesHandles ? new Mbuf[HANDLE_CACHE] : null;
+        }
+
+        /** Counts segments and clusters taken; true if either count is a new high for this thread. */
+        boolean countOut(int segmentCount, int clusterCount) {
+            boolean newHigh = false;
+            if (segmentCount != 0) {
+                int n = (int) INTS.getOpaque(out, OUT_SEGMENTS) + segmentCount;
+                INTS.setOpaque(out, OUT_SEGMENTS, n);
+                if (n > segmentPeak) {
+                    segmentPeak = n;
+                    newHigh = true;
+                }
+            }
+            if (clusterCount != 0) {
+                int n = (int) INTS.getOpaque(out, OUT_CLUSTERS) + clusterCount;
+                INTS.setOpaque(out, OUT_CLUSTERS, n);
+                if (n > clusterPeak) {
+                    clusterPeak = n;
+                    newHigh = true;
+                }
+            }
+            return newHigh;
+        }
+
+        /** Counts segments and clusters given back. */
+        void countBack(int segmentCount, int clusterCount) {
+            add(out, OUT_SEGMENTS, -segmentCount);
+            if (clusterCount != 0) {
+                add(out, OUT_CLUSTERS, -clusterCount);
+            }
         }
 
         void add(int[] counts, int i, int delta) {
@@ -910,6 +1057,46 @@ public final class MbufPool {
      * thread's cache ({@link #recycle}), or a new one. Region sets are internal to chains and never escape,
      * so reusing them is safe, and a chain that takes a {@code ptr} allocates no region storage once warm.
      */
+    /**
+     * A handle for a new chain starting at {@code chain}: a freed one from the thread's cache if the pool
+     * recycles handles and has one, else a new one.
+     */
+    Mbuf handle(Segment chain, boolean packet) {
+        return recyclesHandles ? handle(cache(), chain, packet) : new Mbuf(this, chain, packet);
+    }
+
+    private Mbuf handle(Cache cache, Segment chain, boolean packet) {
+        if (cache.idleHandles == null || cache.idleHandleCount == 0) {
+            return new Mbuf(this, chain, packet);
+        }
+        Mbuf m = cache.idleHandles[--cache.idleHandleCount];
+        cache.idleHandles[cache.idleHandleCount] = null;
+        m.reuse(chain, packet);
+        return m;
+    }
+
+    /**
+     * {@code m_freem}'s pool side, with one look-up of the thread's cache: frees the segments from
+     * {@code head} on, keeps the chain's region set, and keeps {@code handle} (already dead) for reuse if the
+     * pool recycles handles.
+     */
+    void freeChain(Segment head, Regions regions, Mbuf handle) {
+        Cache cache = cache();
+        while (head != null) {
+            Segment next = head.next;
+            if (head.pool == this) {
+                free(cache, head);
+            } else {
+                free(head);
+            }
+            head = next;
+        }
+        recycle(cache, regions);
+        if (cache.idleHandles != null && cache.idleHandleCount < HANDLE_CACHE) {
+            cache.idleHandles[cache.idleHandleCount++] = handle;
+        }
+    }
+
     Regions takeRegions() {
         Cache cache = cache();
         if (cache.idleRegionCount == 0) {
@@ -922,11 +1109,13 @@ public final class MbufPool {
 
     /** Keeps the region set of a chain being freed for reuse by {@link #takeRegions()}; ignores {@link Regions#NONE}. */
     void recycle(Regions regions) {
-        if (regions == Regions.NONE) {
-            return;
+        if (regions != Regions.NONE) {
+            recycle(cache(), regions);
         }
-        Cache cache = cache();
-        if (cache.idleRegionCount < REGION_CACHE) {
+    }
+
+    private void recycle(Cache cache, Regions regions) {
+        if (regions != Regions.NONE && cache.idleRegionCount < REGION_CACHE) {
             regions.clear();
             cache.idleRegions[cache.idleRegionCount++] = regions;
         }
@@ -941,11 +1130,15 @@ public final class MbufPool {
 
     /** Gives the calling thread a cache, and folds the counts of caches whose threads ended into the pool's. */
     private Cache register() {
-        Cache cache = new Cache(segments.newMagazine(), clusters.newMagazine());
+        Cache cache = new Cache(segments.newMagazine(), clusters.newMagazine(), recyclesHandles);
         synchronized (caches) {
+            int retiredSegments = census.retiredSegments();
+            int retiredClusters = census.retiredClusters();
             for (int i = caches.size() - 1; i >= 0; i--) {
                 Cache dead = caches.get(i);
                 if (dead.isOrphaned()) {
+                    retiredSegments += (int) INTS.getOpaque(dead.out, OUT_SEGMENTS);
+                    retiredClusters += (int) INTS.getOpaque(dead.out, OUT_CLUSTERS);
                     for (int t = 0; t < retiredTypes.length; t++) {
                         retiredTypes[t] += (int) INTS.getOpaque(dead.types, t);
                     }
@@ -960,6 +1153,7 @@ public final class MbufPool {
                 }
             }
             caches.add(cache);
+            census = new Census(caches.toArray(new Cache[0]), retiredSegments, retiredClusters);
         }
         local.set(new WeakReference<>(cache));
         return cache;

@@ -4,8 +4,13 @@ import java.util.Map;
 
 /**
  * A snapshot of a pool's counters: the {@code mbstat} of NetBSD together with the pool(9) numbers
- * of {@code mbpl} and {@code mclpl}. Counts "in use" are exact at the moment of the snapshot; a
- * snapshot is not atomic across fields while other threads allocate.
+ * of {@code mbpl} and {@code mclpl}. A snapshot is not atomic across fields while other threads allocate.
+ *
+ * <p>A pool with a limit counts segments and clusters in use in one shared word: those counts and the
+ * high waters are exact at every instant. A pool without limits counts them per thread, as NetBSD's
+ * per-CPU caches do, and the snapshot sums the threads' counts: exact whenever no other thread allocates
+ * or frees at the same moment; its high waters are exact while one thread at a time allocates, and may
+ * be lower than the true peak when several threads allocate at once (docs/mbuf-api.md §5.4).
  *
  * @param segmentsInUse      segments (mbufs) allocated and not yet freed
  * @param clustersInUse      clusters referenced by at least one segment

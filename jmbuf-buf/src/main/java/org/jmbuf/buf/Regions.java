@@ -59,6 +59,15 @@ final class Regions {
         return lo;
     }
 
+    /** True if one region contains all of {@code [from, to)} (so the range is contiguous already). */
+    boolean covers(int from, int to) {
+        if (count > 0 && starts[0] <= from && to <= ends[0]) {
+            return true; // the first region: a packet's outermost header, the usual case
+        }
+        int i = firstEndingAfter(from);
+        return i < count && starts[i] <= from && to <= ends[i];
+    }
+
     /** The start of the smallest range containing {@code [from, to)} that cuts no region. */
     int closureStart(int from, int to) {
         int i = firstEndingAfter(from);

@@ -96,14 +96,24 @@ final class ChainFixtures {
          * (fault injection); -1 when off.
          */
         int faultCountdown = -1;
-        final MbufPool pool = MbufPool.builder().allocationFaults(n -> faultCountdown >= 0 && faultCountdown-- == 0)
-                .build();
+        final MbufPool pool;
         /** A second pool, so that chains can hold segments of two pools after cat. */
-        final MbufPool otherPool = MbufPool.builder().build();
+        final MbufPool otherPool;
         final Arena arena = Arena.ofConfined();
         final List<External> externals = new ArrayList<>();
         final List<Held> held = new ArrayList<>();
         private int salt;
+
+        Registry() {
+            this(false);
+        }
+
+        /** With {@code recycleHandles}, both pools hand freed handles out again ({@link MbufPool.Builder#recycleHandles}). */
+        Registry(boolean recycleHandles) {
+            pool = MbufPool.builder().allocationFaults(n -> faultCountdown >= 0 && faultCountdown-- == 0)
+                    .recycleHandles(recycleHandles).build();
+            otherPool = MbufPool.builder().recycleHandles(recycleHandles).build();
+        }
 
         /** Bytes for a piece or a write: pseudo-random from the seed, and different for each call. */
         byte[] bytes(int seed, int length) {

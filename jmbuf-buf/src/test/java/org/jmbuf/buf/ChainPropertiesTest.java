@@ -96,6 +96,20 @@ class ChainPropertiesTest {
         Run.execute(shape, ops, witnessBefore % ops.size(), false);
     }
 
+    /**
+     * The first property on pools that recycle handles ({@link MbufPool.Builder#recycleHandles}): every chain
+     * a step makes (copies, split tails, chains to cat) and frees hands its handle to the next one, so a
+     * field a reused handle kept from its last chain (header, owner, regions, length) would show up here.
+     */
+    @Property(tries = 300, edgeCases = EdgeCasesMode.NONE)
+    void operationSequencesAgreeWithByteArrayModelWhenHandlesAreReused(
+            @ForAll("shapes") List<Piece> shape,
+            @ForAll("operations") List<Op> ops,
+            @ForAll @IntRange(min = 0, max = 24) int witnessBefore,
+            @ForAll boolean witnessByCopyPacket) {
+        Run.execute(shape, ops, witnessBefore % ops.size(), witnessByCopyPacket, true);
+    }
+
     // ================================================================================== bugs found, minimal
 
     /**
@@ -266,8 +280,8 @@ class ChainPropertiesTest {
 
     /** One try: the chain under test, its model, and everything kept alive beside it. */
     static final class Run {
-        final Registry reg = new Registry();
-        final MbufPool pool = reg.pool;
+        final Registry reg;
+        final MbufPool pool;
         final StringBuilder trace = new StringBuilder();
         Mbuf m;
         byte[] data;
@@ -389,8 +403,18 @@ class ChainPropertiesTest {
             }
         }
 
+        Run(boolean recycleHandles) {
+            reg = new Registry(recycleHandles);
+            pool = reg.pool;
+        }
+
         static void execute(List<Piece> shape, List<Op> ops, int witnessBefore, boolean witnessByCopyPacket) {
-            Run r = new Run();
+            execute(shape, ops, witnessBefore, witnessByCopyPacket, false);
+        }
+
+        static void execute(List<Piece> shape, List<Op> ops, int witnessBefore, boolean witnessByCopyPacket,
+                            boolean recycleHandles) {
+            Run r = new Run(recycleHandles);
             try {
                 r.run(shape, ops, witnessBefore, witnessByCopyPacket);
             } catch (Throwable t) {
