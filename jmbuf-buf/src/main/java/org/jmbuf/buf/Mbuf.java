@@ -108,6 +108,11 @@ public final class Mbuf implements AutoCloseable {
     private int packetFlags;
     private List<PacketTag> tags;
     private MbufOwner owner;
+    /**
+     * The first step of every copy-on-write plan of this handle, reused: a plan lives only inside one
+     * operation, and one touching a single segment (the usual case) then allocates no plan object.
+     */
+    private CowStep spareStep;
     // locate() results
     private Segment found;
     private Segment foundPrevious;
@@ -367,12 +372,12 @@ public final class Mbuf implements AutoCloseable {
      * @throws NoBufferSpaceException    if making it contiguous needs storage the pool refuses
      */
     public MemorySegment ptr(int off, int len) {
-        Segment first = head; // null when dead: contiguous() throws then
+        Segment first = head; // null when dead: contiguousHolder() throws then
         if (first != null && off >= 0 && len > 0 && len <= first.length - off && regions.covers(off, off + len)) {
             // The common case, a header read again: already a region, in the first segment. Nothing to change.
             return first.view(off, len, false);
         }
-        return contiguous(off, len, false, true);
+        return viewAfter(contiguousHolder(off, len, false, true), off, len, false);
     }
 
     /**
@@ -386,7 +391,7 @@ public final class Mbuf implements AutoCloseable {
      * @throws NoBufferSpaceException    if a copy needs storage the pool refuses
      */
     public MemorySegment ptrRw(int off, int len) {
-        return contiguous(off, len, true, true);
+        return viewAfter(contiguousHolder(off, len, true, true), off, len, true);
     }
 
     /**
@@ -408,7 +413,7 @@ public final class Mbuf implements AutoCloseable {
      * @throws NoBufferSpaceException    if the pool refuses the storage a copy needs
      */
     public MemorySegment pulldown(int off, int len) {
-        return contiguous(off, len, true, false);
+        return viewAfter(contiguousHolder(off, len, true, false), off, len, true);
     }
 
     /**
@@ -1247,14 +1252,30 @@ public final class Mbuf implements AutoCloseable {
     }
 
     /**
-     * Makes {@code [off, off + len)} contiguous (and writable if asked), marks it as a region if asked, and
-     * returns a view of it.
+     * The view of {@code [off, off + len)} once {@link #contiguousHolder} returned
+     * {@code holder}. Made here, in the small public methods that the JIT inlines into their callers, rather
+     * than in the large method that rearranges the chain, so that a caller that keeps the view in a local
+     * lets escape analysis remove it.
      */
-    private MemorySegment contiguous(int off, int len, boolean writable, boolean region) {
+    private MemorySegment viewAfter(Segment holder, int off, int len, boolean writable) {
+        if (holder == null) {
+            return writable ? EMPTY_WRITABLE : EMPTY;
+        }
+        MemorySegment view = holder.view(off - foundStart, len, writable);
+        check(); // strict mode: after the view is made, since verifying moves foundStart
+        return view;
+    }
+
+    /**
+     * Makes {@code [off, off + len)} contiguous (and writable if asked) and marks it as a region if asked.
+     * Returns the segment that holds it, which starts at packet offset {@code foundStart}, or null if
+     * {@code len} is 0. The caller verifies the chain ({@link #check()}).
+     */
+    private Segment contiguousHolder(int off, int len, boolean writable, boolean region) {
         alive();
         Objects.checkFromIndexSize(off, len, length);
         if (len == 0) {
-            return writable ? EMPTY_WRITABLE : EMPTY;
+            return null;
         }
         locate(off);
         boolean inOne = off + len <= foundStart + found.length;
@@ -1268,9 +1289,7 @@ public final class Mbuf implements AutoCloseable {
         if (region) {
             ownRegions().add(off, off + len);
         }
-        MemorySegment view = found.view(off - foundStart, len, writable);
-        check();
-        return view;
+        return found;
     }
 
     /**
@@ -1402,18 +1421,24 @@ public final class Mbuf implements AutoCloseable {
      * the segments.
      */
     private static final class CowStep {
-        final Segment segment;
-        final int from;
-        final int to;
+        Segment segment;
+        int from;
+        int to;
         Segment firstCopy;
         Segment lastCopy;
         Segment right;
         CowStep nextStep;
 
-        CowStep(Segment segment, int from, int to) {
+        /** Makes this the (empty) step for bytes {@code [from, to)} of {@code segment}. */
+        CowStep start(Segment segment, int from, int to) {
             this.segment = segment;
             this.from = from;
             this.to = to;
+            firstCopy = null;
+            lastCopy = null;
+            right = null;
+            nextStep = null;
+            return this;
         }
 
         void addCopy(Segment copy) {
@@ -1448,10 +1473,15 @@ public final class Mbuf implements AutoCloseable {
                 }
                 int pa = regions.closureStart(Math.max(off, start), Math.min(end, sEnd));
                 int pb = regions.closureEnd(Math.max(off, start), Math.min(end, sEnd));
-                CowStep step = new CowStep(s, pa - start, pb - start);
+                CowStep step;
                 if (first == null) { // linked first, so a failure frees what it holds
+                    if (spareStep == null) {
+                        spareStep = new CowStep();
+                    }
+                    step = spareStep.start(s, pa - start, pb - start);
                     first = step;
                 } else {
+                    step = new CowStep().start(s, pa - start, pb - start);
                     last.nextStep = step;
                 }
                 last = step;
