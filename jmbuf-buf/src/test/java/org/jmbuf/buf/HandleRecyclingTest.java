@@ -138,4 +138,32 @@ class HandleRecyclingTest {
         other.get().free();
         assertTrue(pool.stats().isQuiescent(), pool.stats().toString());
     }
+
+    @Test
+    void thePropertyTurnsRecyclingOnForPoolsBuiltWithoutSaying() {
+        String before = System.getProperty("jmbuf.recycleHandles");
+        System.setProperty("jmbuf.recycleHandles", "true");
+        MbufPool pool;
+        MbufPool explicit;
+        try {
+            pool = MbufPool.builder().build();
+            explicit = MbufPool.builder().recycleHandles(false).build();
+        } finally {
+            if (before == null) {
+                System.clearProperty("jmbuf.recycleHandles");
+            } else {
+                System.setProperty("jmbuf.recycleHandles", before);
+            }
+        }
+        Mbuf m = pool.getPacket();
+        m.free();
+        Mbuf n = pool.getPacket();
+        assertSame(m, n, "-Djmbuf.recycleHandles=true: the pool recycles");
+        n.free();
+        Mbuf a = explicit.getPacket();
+        a.free();
+        Mbuf b = explicit.getPacket();
+        assertNotSame(a, b, "what the builder is told wins");
+        b.free();
+    }
 }
