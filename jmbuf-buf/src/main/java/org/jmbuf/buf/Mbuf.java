@@ -372,12 +372,20 @@ public final class Mbuf implements AutoCloseable {
      * @throws NoBufferSpaceException    if making it contiguous needs storage the pool refuses
      */
     public MemorySegment ptr(int off, int len) {
-        Segment first = head; // null when dead: contiguousHolder() throws then
-        if (first != null && off >= 0 && len > 0 && len <= first.length - off && regions.covers(off, off + len)) {
-            // The common case, a header read again: already a region, in the first segment. Nothing to change.
-            return first.view(off, len, false);
+        Segment holder = head; // null when dead: contiguousHolder() throws then
+        int from = off;
+        // The common case, a header read again, is already a region in the first segment: nothing to change.
+        if (holder == null || off < 0 || len <= 0 || len > holder.length - off || !regions.covers(off, off + len)) {
+            holder = contiguousHolder(off, len, false, true);
+            if (holder == null) {
+                return EMPTY;
+            }
+            from = off - foundStart;
         }
-        return viewAfter(contiguousHolder(off, len, false, true), off, len, false);
+        // One place makes the view, so that a caller that keeps it in a local lets escape analysis remove it.
+        MemorySegment view = holder.view(from, len, false);
+        check();
+        return view;
     }
 
     /**
@@ -432,7 +440,7 @@ public final class Mbuf implements AutoCloseable {
         if (len <= head.length) {
             return;
         }
-        makeContiguous(0, len, false);
+        contiguousHolder(0, len, false, false);
         check();
     }
 
@@ -1270,6 +1278,11 @@ public final class Mbuf implements AutoCloseable {
      * Makes {@code [off, off + len)} contiguous (and writable if asked) and marks it as a region if asked.
      * Returns the segment that holds it, which starts at packet offset {@code foundStart}, or null if
      * {@code len} is 0. The caller verifies the chain ({@link #check()}).
+     *
+     * <p>One method on purpose: its bytecode is larger than C2's {@code FreqInlineSize} (325 bytes), so the
+     * JIT compiles it out of line and {@link #ptr} stays small enough to be inlined into its callers, where
+     * the view it returns, kept in a local, is removed by escape analysis (a {@code ptr} that had this
+     * inlined was "already compiled into a big method" and was called instead, allocating its view).
      */
     private Segment contiguousHolder(int off, int len, boolean writable, boolean region) {
         alive();
@@ -1283,7 +1296,38 @@ public final class Mbuf implements AutoCloseable {
             commitCopyOnWrite(planCopyOnWrite(off, len, true));
             locate(off); // the bytes moved into a copy
         } else if (!inOne) {
-            makeContiguous(off, off + len, writable);
+            // The range spans segments: make it contiguous in one writable segment, extended to the regions
+            // it overlaps; KAME's two fast paths first, else a copy into a new segment.
+            int a = regions.closureStart(off, off + len);
+            int b = regions.closureEnd(off, off + len);
+            locate(a);
+            Segment n = found;
+            int nStart = foundStart;
+            int nEnd = nStart + n.length;
+            Segment following = n.next;
+            int headPart = nEnd - a;
+            if (!n.isReadOnly() && n.trailingSpace() >= b - nEnd) {
+                // Fast path 1: the rest fits in n's trailing space.
+                int needed = b - nEnd;
+                copyOut(nEnd, needed, n.storage().memory(), n.end());
+                pool.countCopy(needed);
+                n.length += needed;
+                removeAfter(n, needed);
+            } else if (following != null && !following.isReadOnly() && b <= nEnd + following.length
+                    && following.leadingSpace() >= headPart) {
+                // Fast path 2: the head part fits in the leading space of the next segment, which holds the rest.
+                following.offset -= headPart;
+                following.length += headPart;
+                MemorySegment.copy(n.storage().memory(), n.offset + (a - nStart), following.storage().memory(),
+                        following.offset, headPart);
+                pool.countCopy(headPart);
+                n.dropBack(headPart);
+                if (n.length == 0) {
+                    unlink(n, foundPrevious);
+                }
+            } else {
+                replaceRange(a, b, pool.allocContiguous(b - a, n.type, n.owner));
+            }
             locate(off); // the bytes moved into one segment
         }
         if (region) {
@@ -1292,45 +1336,6 @@ public final class Mbuf implements AutoCloseable {
         return found;
     }
 
-    /**
-     * Makes {@code [from, to)}, which spans more than one segment, contiguous in one writable segment,
-     * extended to the regions it overlaps: KAME's two fast paths first, else a copy into a new segment.
-     */
-    private void makeContiguous(int from, int to, boolean writable) {
-        int a = regions.closureStart(from, to);
-        int b = regions.closureEnd(from, to);
-        locate(a);
-        Segment n = found;
-        int nStart = foundStart;
-        int nEnd = nStart + n.length;
-        Segment following = n.next;
-        // Fast path 1: the rest fits in n's trailing space.
-        if (!n.isReadOnly() && n.trailingSpace() >= b - nEnd) {
-            int needed = b - nEnd;
-            copyOut(nEnd, needed, n.storage().memory(), n.end());
-            pool.countCopy(needed);
-            n.length += needed;
-            removeAfter(n, needed);
-            return;
-        }
-        // Fast path 2: the head part fits in the leading space of the next segment, which holds the rest.
-        int headPart = nEnd - a;
-        if (following != null && !following.isReadOnly() && b <= nEnd + following.length
-                && following.leadingSpace() >= headPart) {
-            following.offset -= headPart;
-            following.length += headPart;
-            MemorySegment.copy(n.storage().memory(), n.offset + (a - nStart), following.storage().memory(),
-                    following.offset, headPart);
-            pool.countCopy(headPart);
-            n.dropBack(headPart);
-            if (n.length == 0) {
-                unlink(n, foundPrevious);
-            }
-            return;
-        }
-        Segment t = pool.allocContiguous(b - a, n.type, n.owner);
-        replaceRange(a, b, t);
-    }
 
     /** Removes {@code count} bytes that follow segment {@code n} (they were copied into it). */
     private void removeAfter(Segment n, int count) {
