@@ -1336,7 +1336,6 @@ public final class Mbuf implements AutoCloseable {
         return found;
     }
 
-
     /** Removes {@code count} bytes that follow segment {@code n} (they were copied into it). */
     private void removeAfter(Segment n, int count) {
         while (count > 0) {

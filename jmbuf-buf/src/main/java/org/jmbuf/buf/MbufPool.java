@@ -47,8 +47,9 @@ import java.util.function.LongPredicate;
  * <h2>Threads</h2>
  * A pool is safe to use from any number of threads. Each thread keeps a small cache of idle segments
  * and clusters (the per-CPU caches of pool_cache(9)); storage freed on another thread than the one
- * that allocated it goes to the freeing thread's cache and is counted correctly. A chain handle,
- * unlike its pool, belongs to one thread at a time.
+ * that allocated it goes to the freeing thread's cache and is counted correctly. A pool without limits
+ * counts what is in use per thread too, so threads share no counter (see {@link PoolStats} for what that
+ * means for the counts). A chain handle, unlike its pool, belongs to one thread at a time.
  *
  * <h2>Fault injection</h2>
  * {@link Builder#allocationFaults(LongPredicate)} makes the n-th allocation (of a segment, a cluster
