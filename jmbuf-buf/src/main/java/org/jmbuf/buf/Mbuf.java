@@ -272,7 +272,19 @@ public final class Mbuf implements AutoCloseable {
         alive();
         Objects.checkFromIndexSize(off, len, length);
         Objects.checkFromIndexSize(dstOff, len, dst.length);
-        copyOut(off, len, MemorySegment.ofArray(dst), dstOff);
+        int start = 0;
+        for (Segment s = head; s != null && len > 0; start += s.length, s = s.next) {
+            if (start + s.length <= off) {
+                continue;
+            }
+            int from = off - start;
+            int n = Math.min(s.length - from, len);
+            // Straight into the array: no heap segment wrapping it (which escape analysis may not remove)
+            MemorySegment.copy(s.storage().memory(), ValueLayout.JAVA_BYTE, s.offset + from, dst, dstOff, n);
+            off += n;
+            dstOff += n;
+            len -= n;
+        }
     }
 
     /**
