@@ -79,6 +79,8 @@ public final class Ipv4 {
     private final Host host;
     private final Counters<Ipv4Counter> counters = new Counters<>("ip", Ipv4Counter.class);
     private final Ipv4Header header = new Ipv4Header();
+    /** The header of the packet being input ({@code ip_input}'s copy of {@code struct ip}). */
+    private final HeaderScratch scratch = new HeaderScratch(Ipv4Header.MAX_LENGTH);
     private final Ipv4Reassembly reassembly;
     private int nextIdentification = 1;
     private boolean forwarding;
@@ -168,18 +170,18 @@ public final class Ipv4 {
             drop(m, Ipv4Counter.BAD_HEADER_LENGTH);
             return;
         }
-        Ipv4Header ip;
+        MemorySegment ip; // a copy, read into locals: no view of the chain is made
         try {
-            ip = header.wrap(m.ptr(0, headerLength));
+            ip = scratch.read(m, 0, headerLength);
         } catch (NoBufferSpaceException e) {
             drop(m, Ipv4Counter.NO_BUFFERS);
             return;
         }
-        if (!ip.isChecksumValid()) {
+        if (!Ipv4Header.isChecksumValid(ip)) {
             drop(m, Ipv4Counter.BAD_CHECKSUM);
             return;
         }
-        int totalLength = ip.totalLength();
+        int totalLength = Ipv4Header.totalLength(ip);
         if (totalLength < headerLength) {
             drop(m, Ipv4Counter.BAD_TOTAL_LENGTH);
             return;
@@ -188,20 +190,20 @@ public final class Ipv4 {
             drop(m, Ipv4Counter.TOO_SHORT);
             return;
         }
-        Ipv4Address source = ip.source();
-        Ipv4Address destination = ip.destination();
+        int source = Ipv4Header.sourceBits(ip);
+        int destination = Ipv4Header.destinationBits(ip);
         boolean fromWire = !(ifp instanceof LoopbackInterface);
-        if (source.isMulticast() || source.isLimitedBroadcast() || isBroadcast(ifp, source)
-                || (source.bits() >>> 28) == 0xf || source.isLoopback() && fromWire) {
+        if (Ipv4Address.isMulticast(source) || isBroadcast(ifp, source) || (source >>> 28) == 0xf
+                || Ipv4Address.isLoopback(source) && fromWire) {
             drop(m, Ipv4Counter.BAD_SOURCE); // RFC 1122 §3.2.1.3
             return;
         }
-        if (destination.isLoopback() && fromWire) {
+        if (Ipv4Address.isLoopback(destination) && fromWire) {
             drop(m, Ipv4Counter.BAD_DESTINATION); // RFC 1122 §3.2.1.3(g): 127/8 never appears on a wire
             return;
         }
         if (headerLength > Ipv4Header.MIN_LENGTH) {
-            int bad = Ipv4Options.firstProblem(ip);
+            int bad = Ipv4Options.firstProblem(Ipv4Header.of(ip));
             if (bad >= 0) {
                 counters.increment(Ipv4Counter.BAD_OPTIONS);
                 host.icmp().parameterProblem(m, bad);
@@ -217,11 +219,12 @@ public final class Ipv4 {
                 drop(m, Ipv4Counter.FILTERED_IN);
                 return;
             }
-            ip = header.wrap(m.ptr(0, headerLength)); // a filter may have rewritten (and so moved) the header
-            source = ip.source();
-            destination = ip.destination();
+            ip = scratch.read(m, 0, headerLength); // a filter may have rewritten the header
+            source = Ipv4Header.sourceBits(ip);
+            destination = Ipv4Header.destinationBits(ip);
         }
-        boolean sourceRouted = headerLength > Ipv4Header.MIN_LENGTH && Ipv4Options.hasSourceRoute(ip);
+        boolean sourceRouted = headerLength > Ipv4Header.MIN_LENGTH
+                && Ipv4Options.hasSourceRoute(Ipv4Header.of(ip));
         if (sourceRouted) {
             if (!sourceRouting) {
                 drop(m, Ipv4Counter.SOURCE_ROUTE_REFUSED); // RFC 7126 §4.3, §4.4
@@ -230,18 +233,18 @@ public final class Ipv4 {
             if (isForUs(ifp, destination) && !followSourceRoute(ifp, m, headerLength)) {
                 return; // forwarded along the route, or dropped
             }
-            ip = header.wrap(m.ptr(0, headerLength)); // the header may have been copied on write
+            ip = scratch.read(m, 0, headerLength); // the header may have been rewritten
         }
         if (!isForUs(ifp, destination)) {
-            if (!forwarding || destination.isMulticast() || isBroadcast(ifp, destination)
+            if (!forwarding || Ipv4Address.isMulticast(destination) || isBroadcast(ifp, destination)
                     || (m.packetFlags() & (PacketFlags.LINK_BROADCAST | PacketFlags.LINK_MULTICAST)) != 0) {
                 drop(m, Ipv4Counter.NOT_FOR_US);
                 return;
             }
-            forward(m, headerLength, destination, false);
+            forward(m, headerLength, new Ipv4Address(destination), false);
             return;
         }
-        if (ip.moreFragments() || ip.fragmentOffset() != 0) {
+        if (Ipv4Header.isFragment(ip)) {
             counters.increment(Ipv4Counter.FRAGMENTS_RECEIVED);
             m = reassembly.input(ifp, m, headerLength);
             if (m == null) {
@@ -364,26 +367,28 @@ public final class Ipv4 {
         send(route.ifp(), route.nextHop(destination), m);
     }
 
-    /** Whether {@code destination} is one of ours or a broadcast on {@code ifp}. */
-    boolean isForUs(NetworkInterface ifp, Ipv4Address destination) {
-        if (destination.isLimitedBroadcast() || host.hasIpv4(destination)) {
-            return true;
-        }
-        for (NetworkInterface.Ipv4Assignment a : ifp.ipv4Addresses()) {
-            if (a.prefixLength() < 31 && a.broadcast().equals(destination)) {
-                return true;
-            }
-        }
-        return false;
+    /**
+     * Whether {@code destination} (address bits) is one of ours or a broadcast on {@code ifp}: the test of
+     * {@code ip_input}'s "ours" label.
+     */
+    boolean isForUs(NetworkInterface ifp, int destination) {
+        return destination == -1 || host.hasIpv4(destination) || isDirectedBroadcast(ifp, destination);
     }
 
-    /** Whether {@code destination} is a broadcast address for {@code ifp} (limited or directed). */
-    boolean isBroadcast(NetworkInterface ifp, Ipv4Address destination) {
-        if (destination.isLimitedBroadcast()) {
-            return true;
-        }
-        for (NetworkInterface.Ipv4Assignment a : ifp.ipv4Addresses()) {
-            if (a.prefixLength() < 31 && a.broadcast().equals(destination)) {
+    /**
+     * Whether {@code destination} (address bits) is a broadcast address for {@code ifp}, limited or directed
+     * ({@code in_broadcast}).
+     */
+    boolean isBroadcast(NetworkInterface ifp, int destination) {
+        return destination == -1 || isDirectedBroadcast(ifp, destination);
+    }
+
+    /** Whether {@code destination} is the directed broadcast address of one of {@code ifp}'s prefixes. */
+    private static boolean isDirectedBroadcast(NetworkInterface ifp, int destination) {
+        java.util.List<NetworkInterface.Ipv4Assignment> addresses = ifp.ipv4Addresses();
+        for (int i = 0; i < addresses.size(); i++) { // indexed: no iterator on the input path
+            NetworkInterface.Ipv4Assignment a = addresses.get(i);
+            if (a.prefixLength() < 31 && a.broadcastBits() == destination) {
                 return true;
             }
         }

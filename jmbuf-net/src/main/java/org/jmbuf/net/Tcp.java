@@ -302,7 +302,7 @@ public final class Tcp {
             drop(m, TcpCounter.NO_BUFFERS);
             return;
         }
-        if (destination.isMulticast() || host.ipv4().isBroadcast(ifp, destination) || source.isMulticast()
+        if (destination.isMulticast() || host.ipv4().isBroadcast(ifp, destination.bits()) || source.isMulticast()
                 || source.isLimitedBroadcast() || source.isAny()) {
             drop(m, TcpCounter.BAD_ADDRESS);
             return;
