@@ -30,8 +30,9 @@ final class HeaderScratch {
     }
 
     /**
-     * Copies {@code [off, off + len)} of {@code m} to the start of this scratch, which it returns (bytes past
-     * {@code len} are left from earlier reads).
+     * Copies {@code [off, off + len)} of {@code m} to the start of this scratch and returns the scratch's
+     * segment, as long as its capacity (bytes past {@code len} are left from earlier reads; a scratch whose
+     * capacity is {@code len} returns exactly the header, as {@link Mbuf#copyBackCow} wants it).
      *
      * @throws IndexOutOfBoundsException if the range is not inside the chain or longer than the scratch
      * @throws NoBufferSpaceException    if the range straddles segments and the pool refuses the storage to

@@ -5,6 +5,7 @@ import java.time.InstantSource;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.NoBufferSpaceException;
 import org.jmbuf.buf.PacketFlags;
+import org.jmbuf.wire.Bytes;
 import org.jmbuf.wire.IcmpMessage;
 import org.jmbuf.wire.IpProtocol;
 import org.jmbuf.wire.Ipv4Address;
@@ -81,6 +82,13 @@ public final class Ipv4 {
     private final Ipv4Header header = new Ipv4Header();
     /** The header of the packet being input ({@code ip_input}'s copy of {@code struct ip}). */
     private final HeaderScratch scratch = new HeaderScratch(Ipv4Header.MAX_LENGTH);
+    /** The fixed header of the packet being forwarded, changed here and written back: exactly 20 bytes. */
+    private final HeaderScratch fixedHeader = new HeaderScratch(Ipv4Header.MIN_LENGTH);
+    /**
+     * The destination of the last packet forwarded, so that a stream of packets to one host makes its
+     * address record once (as {@code ip_forward} keeps its last route, {@code ipforward_rt}).
+     */
+    private Ipv4Address lastForwarded = Ipv4Address.ANY;
     private final Ipv4Reassembly reassembly;
     private int nextIdentification = 1;
     private boolean forwarding;
@@ -241,7 +249,7 @@ public final class Ipv4 {
                 drop(m, Ipv4Counter.NOT_FOR_US);
                 return;
             }
-            forward(m, headerLength, new Ipv4Address(destination), false);
+            forward(m, headerLength, forwardedTo(destination), false);
             return;
         }
         if (Ipv4Header.isFragment(ip)) {
@@ -324,10 +332,12 @@ public final class Ipv4 {
     }
 
     /**
-     * {@code ip_forward}: decrements the TTL (through {@link Mbuf#ptrRw}: a packet on shared or read-only
-     * storage has its header copied, never written), records our address in Record Route and Timestamp
-     * options, and sends the packet on; consumes {@code m}. Time Exceeded when the TTL runs out, Destination
-     * Unreachable when there is no route, Fragmentation Needed when it does not fit and must not be cut.
+     * {@code ip_forward}: decrements the TTL (copy on write: a packet on shared or read-only storage has its
+     * header copied, never written), records our address in Record Route and Timestamp options, and sends
+     * the packet on; consumes {@code m}. Time Exceeded when the TTL runs out, Destination Unreachable when
+     * there is no route, Fragmentation Needed when it does not fit and must not be cut. A header with options
+     * is changed in place through {@link Mbuf#ptrRw}; the fixed header is changed in a copy written back with
+     * {@link Mbuf#copyBackCow}, which makes no view.
      */
     private void forward(Mbuf m, int headerLength, Ipv4Address destination, boolean sourceRouted) {
         int ttl = Byte.toUnsignedInt(m.byteAt(Ipv4Header.Field.TTL));
@@ -345,10 +355,9 @@ public final class Ipv4 {
             return;
         }
         try {
-            MemorySegment writable = m.ptrRw(0, headerLength);
-            Ipv4Header ip = Ipv4Header.of(writable);
-            ip.setTtl(ttl - 1);
             if (headerLength > Ipv4Header.MIN_LENGTH) {
+                MemorySegment writable = m.ptrRw(0, headerLength);
+                Bytes.setU8(writable, Ipv4Header.Field.TTL, ttl - 1);
                 int problem = Ipv4Options.record(writable, host.sourceAddressFor(route.ifp(), destination),
                         wallClockMillisOfDay());
                 if (problem >= 0) {
@@ -357,14 +366,27 @@ public final class Ipv4 {
                     m.free();
                     return;
                 }
+                Ipv4Header.fillChecksum(writable);
+            } else {
+                MemorySegment fixed = fixedHeader.read(m, 0, Ipv4Header.MIN_LENGTH);
+                Bytes.setU8(fixed, Ipv4Header.Field.TTL, ttl - 1);
+                Ipv4Header.fillChecksum(fixed);
+                m.copyBackCow(0, fixed);
             }
-            ip.fillChecksum();
         } catch (NoBufferSpaceException e) {
             drop(m, Ipv4Counter.NO_BUFFERS);
             return;
         }
         counters.increment(Ipv4Counter.FORWARDED);
         send(route.ifp(), route.nextHop(destination), m);
+    }
+
+    /** The record of {@code destination} (address bits), the last one forwarded to if it is the same. */
+    private Ipv4Address forwardedTo(int destination) {
+        if (lastForwarded.bits() != destination) {
+            lastForwarded = new Ipv4Address(destination);
+        }
+        return lastForwarded;
     }
 
     /**

@@ -301,9 +301,20 @@ public final class Ipv4Header {
 
     /** Computes the header checksum over {@code headerLength()} bytes and stores it. */
     public Ipv4Header fillChecksum() {
-        setChecksum(0);
-        setChecksum(InternetChecksum.checksum(bytes, 0, headerLength()));
+        fillChecksum(bytes);
         return this;
+    }
+
+    /**
+     * Computes the checksum of the header at the start of {@code h}, over its IHL, and stores it.
+     *
+     * @throws IndexOutOfBoundsException if {@code h} is shorter than the IHL says
+     * @throws IllegalArgumentException  if {@code h} is read-only
+     */
+    public static void fillChecksum(MemorySegment h) {
+        int headerLength = (Bytes.u8(h, Field.VERSION_IHL) & 0xf) * 4;
+        Bytes.setU16(h, Field.CHECKSUM, 0);
+        Bytes.setU16(h, Field.CHECKSUM, InternetChecksum.checksum(h, 0, headerLength));
     }
 
     @Override

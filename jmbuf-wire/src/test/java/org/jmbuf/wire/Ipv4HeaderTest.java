@@ -41,8 +41,10 @@ class Ipv4HeaderTest {
         assertFalse(Ipv4Header.isFragment(h), "DF alone");
         byte[] header = WITH_RECORD_ROUTE.clone();
         MemorySegment writable = MemorySegment.ofArray(header);
-        Ipv4Header.of(writable).fillChecksum();
+        Ipv4Header.fillChecksum(writable);
         assertTrue(Ipv4Header.isChecksumValid(writable));
+        int checksum = Ipv4Header.of(writable).checksum();
+        assertEquals(checksum, Ipv4Header.of(writable).fillChecksum().checksum(), "the view computes the same");
         header[8]++;
         assertFalse(Ipv4Header.isChecksumValid(writable));
         Ipv4Header.of(writable).setFlagsAndFragmentOffset(Ipv4Header.MORE_FRAGMENTS);
