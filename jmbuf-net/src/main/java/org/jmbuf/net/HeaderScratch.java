@@ -29,6 +29,11 @@ final class HeaderScratch {
         this.bytes = MemorySegment.ofArray(new byte[capacity]);
     }
 
+    /** The scratch's memory, for views made once over it (a view of part of it is made at no cost later). */
+    MemorySegment bytes() {
+        return bytes;
+    }
+
     /**
      * Copies {@code [off, off + len)} of {@code m} to the start of this scratch and returns the scratch's
      * segment, as long as its capacity (bytes past {@code len} are left from earlier reads; a scratch whose

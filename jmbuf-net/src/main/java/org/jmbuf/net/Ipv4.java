@@ -79,7 +79,10 @@ public final class Ipv4 {
 
     private final Host host;
     private final Counters<Ipv4Counter> counters = new Counters<>("ip", Ipv4Counter.class);
+    /** The view {@code ip_output} builds a header through, over {@link #outHeader} (or an options header). */
     private final Ipv4Header header = new Ipv4Header();
+    /** The fixed header {@code ip_output} builds before copying it into the packet: no view of the chain. */
+    private final MemorySegment outHeader = MemorySegment.ofArray(new byte[Ipv4Header.MIN_LENGTH]);
     /** The header of the packet being input ({@code ip_input}'s copy of {@code struct ip}). */
     private final HeaderScratch scratch = new HeaderScratch(Ipv4Header.MAX_LENGTH);
     /** The fixed header of the packet being forwarded, changed here and written back: exactly 20 bytes. */
@@ -471,19 +474,19 @@ public final class Ipv4 {
             payload.free();
             return OutputResult.TOO_BIG;
         }
-        Ipv4Header ip;
         try {
             payload.prepend(headerLength);
-            MemorySegment bytes = payload.ptrRw(0, headerLength);
-            if (options.length > 0) {
-                MemorySegment.copy(MemorySegment.ofArray(options), 0, bytes, Ipv4Header.MIN_LENGTH, options.length);
-            }
-            ip = header.initialize(bytes);
         } catch (NoBufferSpaceException e) {
             counters.increment(Ipv4Counter.NO_BUFFERS);
             payload.free();
             return OutputResult.NO_BUFFERS;
         }
+        // Built in memory of our own, then copied into the prepended bytes (writable: no copy on write).
+        MemorySegment bytes = options.length == 0 ? outHeader : MemorySegment.ofArray(new byte[headerLength]);
+        if (options.length > 0) {
+            MemorySegment.copy(MemorySegment.ofArray(options), 0, bytes, Ipv4Header.MIN_LENGTH, options.length);
+        }
+        Ipv4Header ip = header.initialize(bytes);
         ip.setVersionAndHeaderLength(headerLength)
                 .setTos(0)
                 .setTotalLength(totalLength)
@@ -497,6 +500,7 @@ public final class Ipv4 {
             Ipv4Options.record(ip.bytes(), source, wallClockMillisOfDay());
         }
         ip.fillChecksum();
+        payload.copyBack(0, bytes);
         Ipv4Address nextHop = route != null && ifp != host.loopback() ? route.nextHop(routeTo) : routeTo;
         return send(ifp, nextHop, payload);
     }

@@ -193,7 +193,13 @@ public final class Ipv6 {
     private static final long SOLICITED_NODE_HIGH = 0xff02L << 48;
     /** Bytes 8-15 of ff02::1:ff00:0, to which an address's low 24 bits are added. */
     private static final long SOLICITED_NODE_LOW = 0x1ff000000L;
+    /** The view of fixed headers: over {@link #outHeader} on output, over the chain when forwarding. */
     private final Ipv6Header header = new Ipv6Header();
+    /** The fixed header {@code ip6_output} builds before copying it into the bytes prepended for it. */
+    private final MemorySegment outHeader = MemorySegment.ofArray(new byte[Ipv6Header.MIN_LENGTH]);
+    /** The upper-layer checksum {@code ip6_output} fills ({@code in6_delayed_cksum}), copied into the packet. */
+    private final MemorySegment outChecksum = MemorySegment.ofArray(new byte[2]);
+    private final InternetChecksum.ChainSum checksums = new InternetChecksum.ChainSum();
     /** The fixed header of the packet being input ({@code ip6_input}'s copy of {@code struct ip6_hdr}). */
     private final HeaderScratch scratch = new HeaderScratch(Ipv6Header.MIN_LENGTH);
     /**
@@ -927,23 +933,28 @@ public final class Ipv6 {
         Ipv6Address wireDestination = Ipv6Scope.clear(destination);
         try {
             if (checksumOffset >= 0) {
-                Bytes.setU16(payload.ptrRw(checksumOffset, 2), 0, 0);
+                // Summed as if the field were 0 (its word's one's complement added cancels it), then written
+                // copy on write from our own two bytes: no view of the chain.
+                int field = Byte.toUnsignedInt(payload.byteAt(checksumOffset)) << 8
+                        | Byte.toUnsignedInt(payload.byteAt(checksumOffset + 1));
                 long sum = InternetChecksum.ipv6PseudoHeader(wireSource, wireDestination, nextHeader, payloadLength)
-                        + InternetChecksum.sum(payload, 0, payloadLength);
+                        + checksums.sum(payload, 0, payloadLength) + (~field & 0xffff);
                 int checksum = InternetChecksum.finish(sum);
                 if (checksum == 0 && nextHeader == IpProtocol.UDP) {
                     checksum = 0xffff; // RFC 8200 §8.1: a UDP checksum of 0 is sent as all ones
                 }
-                Bytes.setU16(payload.ptrRw(checksumOffset, 2), 0, checksum);
+                Bytes.setU16(outChecksum, 0, checksum);
+                payload.copyBackCow(checksumOffset, outChecksum);
             }
             payload.prepend(Ipv6Header.MIN_LENGTH);
-            header.wrap(payload.ptrRw(0, Ipv6Header.MIN_LENGTH))
+            header.wrap(outHeader)
                     .setVersionClassAndFlow(0, 0)
                     .setPayloadLength(payloadLength)
                     .setNextHeader(nextHeader)
                     .setHopLimit(hopLimit)
                     .setSource(wireSource)
                     .setDestination(wireDestination);
+            payload.copyBack(0, outHeader); // into the prepended bytes, writable: no copy on write
         } catch (NoBufferSpaceException e) {
             counters.increment(Ipv6Counter.NO_BUFFERS);
             payload.free();
