@@ -2,6 +2,7 @@ package org.jmbuf.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
@@ -145,7 +146,14 @@ class BenchmarkSmokeTest {
             r.setUp();
             try {
                 assertEquals(size - 28, b.udpInput_ipv4(r), "IPv4 payload of a " + size + "-byte packet");
+                assertEquals(StackBench.PEER4, r.source.address());
+                assertEquals(7, r.source.port());
                 assertEquals(size - 48, b.udpInput_ipv6(r), "IPv6 payload of a " + size + "-byte packet");
+                assertEquals(StackBench.PEER6, r.source.address());
+                assertEquals(7, r.source.port());
+                assertNull(r.source.zone(), "a global source has no zone");
+                assertEquals(size - 28, b.udpInput_ipv4Datagram(r), "IPv4 payload of a " + size + "-byte packet");
+                assertEquals(0, r.socket.available());
             } finally {
                 r.tearDown();
             }

@@ -85,6 +85,11 @@ public final class Arp {
 
     private final Host host;
     private final Map<Key, Entry> table = new HashMap<>();
+    /**
+     * The entry the last packet was resolved through, tried before the table so that a stream of packets to
+     * one neighbour makes no key (BSD finds it through the route's {@code rt_llinfo}); null after a removal.
+     */
+    private Entry last;
     private final Counters<ArpCounter> counters = new Counters<>("arp", ArpCounter.class);
     private final ArpPacket view = new ArpPacket();
     private final org.jmbuf.buf.MbufOwner holdOwner;
@@ -113,6 +118,13 @@ public final class Arp {
             e.hold.purge();
         }
         table.clear();
+        last = null;
+    }
+
+    /** Removes the entry for {@code e}'s interface and address (its time is up). */
+    private void forget(Entry e) {
+        table.remove(new Key(e.ifp.index(), e.address));
+        last = null;
     }
 
     /**
@@ -120,7 +132,7 @@ public final class Arp {
      * link-layer address is known, else once it is. Consumes {@code m}.
      */
     void resolveAndSend(NetworkInterface ifp, Ipv4Address nextHop, Mbuf m) {
-        if (nextHop.isLimitedBroadcast() || isDirectedBroadcast(ifp, nextHop)) {
+        if (host.ipv4().isBroadcast(ifp, nextHop.bits())) {
             host.ethernet().output(ifp, m, MacAddress.BROADCAST, EtherType.IPV4);
             return;
         }
@@ -128,8 +140,11 @@ public final class Arp {
             host.ethernet().output(ifp, m, MacAddress.ofMulticast(nextHop), EtherType.IPV4);
             return;
         }
-        Key key = new Key(ifp.index(), nextHop);
-        Entry e = table.get(key);
+        Entry e = last != null && last.ifp == ifp && last.address.equals(nextHop) ? last
+                : table.get(new Key(ifp.index(), nextHop));
+        if (e != null) {
+            last = e;
+        }
         if (e != null && e.state == State.RESOLVED) {
             host.ethernet().output(ifp, m, e.mac, EtherType.IPV4);
             return;
@@ -141,7 +156,7 @@ public final class Arp {
         }
         if (e == null) {
             e = new Entry(ifp, nextHop);
-            table.put(key, e);
+            table.put(new Key(ifp.index(), nextHop), e);
             request(e);
         }
         m.claim(holdOwner);
@@ -152,21 +167,12 @@ public final class Arp {
         }
     }
 
-    private static boolean isDirectedBroadcast(NetworkInterface ifp, Ipv4Address address) {
-        for (NetworkInterface.Ipv4Assignment a : ifp.ipv4Addresses()) {
-            if (a.prefixLength() < 31 && a.broadcast().equals(address)) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     private void request(Entry e) {
         if (e.tries >= MAX_TRIES) {
             counters.add(ArpCounter.TIMEOUT_DROPPED, e.hold.purge());
             e.state = State.DOWN;
             Entry down = e;
-            e.timer = host.timers().schedule(DOWN_TIME, () -> table.remove(new Key(down.ifp.index(), down.address)));
+            e.timer = host.timers().schedule(DOWN_TIME, () -> forget(down));
             return;
         }
         e.tries++;
@@ -257,7 +263,7 @@ public final class Arp {
         e.state = State.RESOLVED;
         e.tries = 0;
         Entry entry = e;
-        e.timer = host.timers().schedule(KEEP_TIME, () -> table.remove(new Key(entry.ifp.index(), entry.address)));
+        e.timer = host.timers().schedule(KEEP_TIME, () -> forget(entry));
         Mbuf held;
         while ((held = e.hold.dequeue()) != null) {
             host.ethernet().output(e.ifp, held, mac, EtherType.IPV4);

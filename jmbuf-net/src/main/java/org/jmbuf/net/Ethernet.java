@@ -1,5 +1,6 @@
 package org.jmbuf.net;
 
+import java.lang.foreign.MemorySegment;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.PacketFlags;
 import org.jmbuf.wire.EtherType;
@@ -9,11 +10,17 @@ import org.jmbuf.wire.MacAddress;
 /**
  * Ethernet input and output ({@code ether_input}, {@code ether_output}): checks and strips the link
  * header of received frames and hands the payload to ARP, IPv4 or IPv6; prepends the header to outgoing
- * packets. The header is read through {@link Mbuf#ptr} and written through {@link Mbuf#ptrRw}.
+ * packets. The header is read from a copy ({@link HeaderScratch}) and built in memory of our own, then
+ * copied into the bytes prepended for it, so no view of the chain is made.
  */
 final class Ethernet {
     private final Host host;
+    /** The view the link header is read and built through: over {@link #in} or {@link #out}, never the chain. */
     private final EthernetFrame frame = new EthernetFrame();
+    /** The header of the frame being input ({@code ether_input}'s copy of {@code struct ether_header}). */
+    private final HeaderScratch in = new HeaderScratch(EthernetFrame.HEADER_LENGTH);
+    /** The header of the frame being output, built here and copied into the prepended bytes. */
+    private final MemorySegment out = MemorySegment.ofArray(new byte[EthernetFrame.HEADER_LENGTH]);
 
     Ethernet(Host host) {
         this.host = host;
@@ -27,7 +34,7 @@ final class Ethernet {
             m.free();
             return;
         }
-        EthernetFrame header = frame.wrap(m.ptr(0, EthernetFrame.HEADER_LENGTH));
+        EthernetFrame header = frame.wrap(in.read(m, 0, EthernetFrame.HEADER_LENGTH));
         int etherType = header.etherType();
         int headerLength = EthernetFrame.HEADER_LENGTH;
         if (etherType == EtherType.VLAN) {
@@ -70,10 +77,11 @@ final class Ethernet {
             m.free();
             return;
         }
-        EthernetFrame header = frame.wrap(m.ptrRw(0, EthernetFrame.HEADER_LENGTH));
+        EthernetFrame header = frame.wrap(out);
         header.setDestination(destination);
         header.setSource(ifp.linkAddress());
         header.setEtherType(etherType);
+        m.copyBack(0, out); // the prepended bytes are writable: no copy on write
         ifp.transmit(m);
     }
 }

@@ -149,9 +149,14 @@ public final class Host implements AutoCloseable {
 
     /** Whether {@code address} is assigned to any interface of this host. */
     public boolean hasIpv4(Ipv4Address address) {
+        return hasIpv4(address.bits());
+    }
+
+    /** Whether the address {@code bits} is assigned to one of this host's interfaces; no record needed. */
+    boolean hasIpv4(int bits) {
         for (int i = 0; i < interfaces.size(); i++) { // indexed: no iterator on the input path
             NetworkInterface ifp = interfaces.get(i);
-            if (ifp.hasIpv4(address)) {
+            if (ifp.hasIpv4(bits)) {
                 return true;
             }
         }

@@ -131,7 +131,7 @@ public final class Icmp {
             Ipv4Address destination = ip.destination();
             if (type == IcmpMessage.ECHO_REQUEST) {
                 counters.increment(IcmpCounter.ECHO_REQUESTS);
-                if (destination.isMulticast() || host.ipv4().isBroadcast(ifp, destination)) {
+                if (destination.isMulticast() || host.ipv4().isBroadcast(ifp, destination.bits())) {
                     counters.increment(IcmpCounter.BROADCAST_ECHO_IGNORED);
                     return;
                 }
@@ -323,7 +323,7 @@ public final class Icmp {
 
     private boolean isDirectedBroadcastAnywhere(Ipv4Address address) {
         for (NetworkInterface ifp : host.interfaces()) {
-            if (host.ipv4().isBroadcast(ifp, address)) {
+            if (host.ipv4().isBroadcast(ifp, address.bits())) {
                 return true;
             }
         }

@@ -5,6 +5,7 @@ import java.time.InstantSource;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.NoBufferSpaceException;
 import org.jmbuf.buf.PacketFlags;
+import org.jmbuf.wire.Bytes;
 import org.jmbuf.wire.IcmpMessage;
 import org.jmbuf.wire.IpProtocol;
 import org.jmbuf.wire.Ipv4Address;
@@ -78,7 +79,19 @@ public final class Ipv4 {
 
     private final Host host;
     private final Counters<Ipv4Counter> counters = new Counters<>("ip", Ipv4Counter.class);
+    /** The view {@code ip_output} builds a header through, over {@link #outHeader} (or an options header). */
     private final Ipv4Header header = new Ipv4Header();
+    /** The fixed header {@code ip_output} builds before copying it into the packet: no view of the chain. */
+    private final MemorySegment outHeader = MemorySegment.ofArray(new byte[Ipv4Header.MIN_LENGTH]);
+    /** The header of the packet being input ({@code ip_input}'s copy of {@code struct ip}). */
+    private final HeaderScratch scratch = new HeaderScratch(Ipv4Header.MAX_LENGTH);
+    /** The fixed header of the packet being forwarded, changed here and written back: exactly 20 bytes. */
+    private final HeaderScratch fixedHeader = new HeaderScratch(Ipv4Header.MIN_LENGTH);
+    /**
+     * The destination of the last packet forwarded, so that a stream of packets to one host makes its
+     * address record once (as {@code ip_forward} keeps its last route, {@code ipforward_rt}).
+     */
+    private Ipv4Address lastForwarded = Ipv4Address.ANY;
     private final Ipv4Reassembly reassembly;
     private int nextIdentification = 1;
     private boolean forwarding;
@@ -168,18 +181,18 @@ public final class Ipv4 {
             drop(m, Ipv4Counter.BAD_HEADER_LENGTH);
             return;
         }
-        Ipv4Header ip;
+        MemorySegment ip; // a copy, read into locals: no view of the chain is made
         try {
-            ip = header.wrap(m.ptr(0, headerLength));
+            ip = scratch.read(m, 0, headerLength);
         } catch (NoBufferSpaceException e) {
             drop(m, Ipv4Counter.NO_BUFFERS);
             return;
         }
-        if (!ip.isChecksumValid()) {
+        if (!Ipv4Header.isChecksumValid(ip)) {
             drop(m, Ipv4Counter.BAD_CHECKSUM);
             return;
         }
-        int totalLength = ip.totalLength();
+        int totalLength = Ipv4Header.totalLength(ip);
         if (totalLength < headerLength) {
             drop(m, Ipv4Counter.BAD_TOTAL_LENGTH);
             return;
@@ -188,20 +201,20 @@ public final class Ipv4 {
             drop(m, Ipv4Counter.TOO_SHORT);
             return;
         }
-        Ipv4Address source = ip.source();
-        Ipv4Address destination = ip.destination();
+        int source = Ipv4Header.sourceBits(ip);
+        int destination = Ipv4Header.destinationBits(ip);
         boolean fromWire = !(ifp instanceof LoopbackInterface);
-        if (source.isMulticast() || source.isLimitedBroadcast() || isBroadcast(ifp, source)
-                || (source.bits() >>> 28) == 0xf || source.isLoopback() && fromWire) {
+        if (Ipv4Address.isMulticast(source) || isBroadcast(ifp, source) || (source >>> 28) == 0xf
+                || Ipv4Address.isLoopback(source) && fromWire) {
             drop(m, Ipv4Counter.BAD_SOURCE); // RFC 1122 §3.2.1.3
             return;
         }
-        if (destination.isLoopback() && fromWire) {
+        if (Ipv4Address.isLoopback(destination) && fromWire) {
             drop(m, Ipv4Counter.BAD_DESTINATION); // RFC 1122 §3.2.1.3(g): 127/8 never appears on a wire
             return;
         }
         if (headerLength > Ipv4Header.MIN_LENGTH) {
-            int bad = Ipv4Options.firstProblem(ip);
+            int bad = Ipv4Options.firstProblem(Ipv4Header.of(ip));
             if (bad >= 0) {
                 counters.increment(Ipv4Counter.BAD_OPTIONS);
                 host.icmp().parameterProblem(m, bad);
@@ -217,11 +230,12 @@ public final class Ipv4 {
                 drop(m, Ipv4Counter.FILTERED_IN);
                 return;
             }
-            ip = header.wrap(m.ptr(0, headerLength)); // a filter may have rewritten (and so moved) the header
-            source = ip.source();
-            destination = ip.destination();
+            ip = scratch.read(m, 0, headerLength); // a filter may have rewritten the header
+            source = Ipv4Header.sourceBits(ip);
+            destination = Ipv4Header.destinationBits(ip);
         }
-        boolean sourceRouted = headerLength > Ipv4Header.MIN_LENGTH && Ipv4Options.hasSourceRoute(ip);
+        boolean sourceRouted = headerLength > Ipv4Header.MIN_LENGTH
+                && Ipv4Options.hasSourceRoute(Ipv4Header.of(ip));
         if (sourceRouted) {
             if (!sourceRouting) {
                 drop(m, Ipv4Counter.SOURCE_ROUTE_REFUSED); // RFC 7126 §4.3, §4.4
@@ -230,18 +244,18 @@ public final class Ipv4 {
             if (isForUs(ifp, destination) && !followSourceRoute(ifp, m, headerLength)) {
                 return; // forwarded along the route, or dropped
             }
-            ip = header.wrap(m.ptr(0, headerLength)); // the header may have been copied on write
+            ip = scratch.read(m, 0, headerLength); // the header may have been rewritten
         }
         if (!isForUs(ifp, destination)) {
-            if (!forwarding || destination.isMulticast() || isBroadcast(ifp, destination)
+            if (!forwarding || Ipv4Address.isMulticast(destination) || isBroadcast(ifp, destination)
                     || (m.packetFlags() & (PacketFlags.LINK_BROADCAST | PacketFlags.LINK_MULTICAST)) != 0) {
                 drop(m, Ipv4Counter.NOT_FOR_US);
                 return;
             }
-            forward(m, headerLength, destination, false);
+            forward(m, headerLength, forwardedTo(destination), false);
             return;
         }
-        if (ip.moreFragments() || ip.fragmentOffset() != 0) {
+        if (Ipv4Header.isFragment(ip)) {
             counters.increment(Ipv4Counter.FRAGMENTS_RECEIVED);
             m = reassembly.input(ifp, m, headerLength);
             if (m == null) {
@@ -321,10 +335,12 @@ public final class Ipv4 {
     }
 
     /**
-     * {@code ip_forward}: decrements the TTL (through {@link Mbuf#ptrRw}: a packet on shared or read-only
-     * storage has its header copied, never written), records our address in Record Route and Timestamp
-     * options, and sends the packet on; consumes {@code m}. Time Exceeded when the TTL runs out, Destination
-     * Unreachable when there is no route, Fragmentation Needed when it does not fit and must not be cut.
+     * {@code ip_forward}: decrements the TTL (copy on write: a packet on shared or read-only storage has its
+     * header copied, never written), records our address in Record Route and Timestamp options, and sends
+     * the packet on; consumes {@code m}. Time Exceeded when the TTL runs out, Destination Unreachable when
+     * there is no route, Fragmentation Needed when it does not fit and must not be cut. A header with options
+     * is changed in place through {@link Mbuf#ptrRw}; the fixed header is changed in a copy written back with
+     * {@link Mbuf#copyBackCow}, which makes no view.
      */
     private void forward(Mbuf m, int headerLength, Ipv4Address destination, boolean sourceRouted) {
         int ttl = Byte.toUnsignedInt(m.byteAt(Ipv4Header.Field.TTL));
@@ -342,10 +358,9 @@ public final class Ipv4 {
             return;
         }
         try {
-            MemorySegment writable = m.ptrRw(0, headerLength);
-            Ipv4Header ip = Ipv4Header.of(writable);
-            ip.setTtl(ttl - 1);
             if (headerLength > Ipv4Header.MIN_LENGTH) {
+                MemorySegment writable = m.ptrRw(0, headerLength);
+                Bytes.setU8(writable, Ipv4Header.Field.TTL, ttl - 1);
                 int problem = Ipv4Options.record(writable, host.sourceAddressFor(route.ifp(), destination),
                         wallClockMillisOfDay());
                 if (problem >= 0) {
@@ -354,8 +369,13 @@ public final class Ipv4 {
                     m.free();
                     return;
                 }
+                Ipv4Header.fillChecksum(writable);
+            } else {
+                MemorySegment fixed = fixedHeader.read(m, 0, Ipv4Header.MIN_LENGTH);
+                Bytes.setU8(fixed, Ipv4Header.Field.TTL, ttl - 1);
+                Ipv4Header.fillChecksum(fixed);
+                m.copyBackCow(0, fixed);
             }
-            ip.fillChecksum();
         } catch (NoBufferSpaceException e) {
             drop(m, Ipv4Counter.NO_BUFFERS);
             return;
@@ -364,26 +384,36 @@ public final class Ipv4 {
         send(route.ifp(), route.nextHop(destination), m);
     }
 
-    /** Whether {@code destination} is one of ours or a broadcast on {@code ifp}. */
-    boolean isForUs(NetworkInterface ifp, Ipv4Address destination) {
-        if (destination.isLimitedBroadcast() || host.hasIpv4(destination)) {
-            return true;
+    /** The record of {@code destination} (address bits), the last one forwarded to if it is the same. */
+    private Ipv4Address forwardedTo(int destination) {
+        if (lastForwarded.bits() != destination) {
+            lastForwarded = new Ipv4Address(destination);
         }
-        for (NetworkInterface.Ipv4Assignment a : ifp.ipv4Addresses()) {
-            if (a.prefixLength() < 31 && a.broadcast().equals(destination)) {
-                return true;
-            }
-        }
-        return false;
+        return lastForwarded;
     }
 
-    /** Whether {@code destination} is a broadcast address for {@code ifp} (limited or directed). */
-    boolean isBroadcast(NetworkInterface ifp, Ipv4Address destination) {
-        if (destination.isLimitedBroadcast()) {
-            return true;
-        }
-        for (NetworkInterface.Ipv4Assignment a : ifp.ipv4Addresses()) {
-            if (a.prefixLength() < 31 && a.broadcast().equals(destination)) {
+    /**
+     * Whether {@code destination} (address bits) is one of ours or a broadcast on {@code ifp}: the test of
+     * {@code ip_input}'s "ours" label.
+     */
+    boolean isForUs(NetworkInterface ifp, int destination) {
+        return destination == -1 || host.hasIpv4(destination) || isDirectedBroadcast(ifp, destination);
+    }
+
+    /**
+     * Whether {@code destination} (address bits) is a broadcast address for {@code ifp}, limited or directed
+     * ({@code in_broadcast}).
+     */
+    boolean isBroadcast(NetworkInterface ifp, int destination) {
+        return destination == -1 || isDirectedBroadcast(ifp, destination);
+    }
+
+    /** Whether {@code destination} is the directed broadcast address of one of {@code ifp}'s prefixes. */
+    private static boolean isDirectedBroadcast(NetworkInterface ifp, int destination) {
+        java.util.List<NetworkInterface.Ipv4Assignment> addresses = ifp.ipv4Addresses();
+        for (int i = 0; i < addresses.size(); i++) { // indexed: no iterator on the input path
+            NetworkInterface.Ipv4Assignment a = addresses.get(i);
+            if (a.prefixLength() < 31 && a.broadcastBits() == destination) {
                 return true;
             }
         }
@@ -444,19 +474,19 @@ public final class Ipv4 {
             payload.free();
             return OutputResult.TOO_BIG;
         }
-        Ipv4Header ip;
         try {
             payload.prepend(headerLength);
-            MemorySegment bytes = payload.ptrRw(0, headerLength);
-            if (options.length > 0) {
-                MemorySegment.copy(MemorySegment.ofArray(options), 0, bytes, Ipv4Header.MIN_LENGTH, options.length);
-            }
-            ip = header.initialize(bytes);
         } catch (NoBufferSpaceException e) {
             counters.increment(Ipv4Counter.NO_BUFFERS);
             payload.free();
             return OutputResult.NO_BUFFERS;
         }
+        // Built in memory of our own, then copied into the prepended bytes (writable: no copy on write).
+        MemorySegment bytes = options.length == 0 ? outHeader : MemorySegment.ofArray(new byte[headerLength]);
+        if (options.length > 0) {
+            MemorySegment.copy(MemorySegment.ofArray(options), 0, bytes, Ipv4Header.MIN_LENGTH, options.length);
+        }
+        Ipv4Header ip = header.initialize(bytes);
         ip.setVersionAndHeaderLength(headerLength)
                 .setTos(0)
                 .setTotalLength(totalLength)
@@ -470,6 +500,7 @@ public final class Ipv4 {
             Ipv4Options.record(ip.bytes(), source, wallClockMillisOfDay());
         }
         ip.fillChecksum();
+        payload.copyBack(0, bytes);
         Ipv4Address nextHop = route != null && ifp != host.loopback() ? route.nextHop(routeTo) : routeTo;
         return send(ifp, nextHop, payload);
     }

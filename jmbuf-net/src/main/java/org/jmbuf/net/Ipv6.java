@@ -1,5 +1,6 @@
 package org.jmbuf.net;
 
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
@@ -159,10 +160,11 @@ public final class Ipv6 {
 
     /**
      * The state of one packet on the input path, the C {@code (struct mbuf **mp, int *offp)}: each input
-     * routine may replace the chain (reassembly does) and advances the offset.
+     * routine may replace the chain (reassembly does) and advances the offset. One is reused from packet to
+     * packet ({@link #start}).
      */
     static final class Input {
-        final NetworkInterface ifp;
+        NetworkInterface ifp;
         Mbuf m;
         int offset;
         /** The offset of the Next Header field that named the header at {@link #offset} ({@code ip6_get_prevhdr}). */
@@ -170,9 +172,15 @@ public final class Ipv6 {
         int headers;
         boolean multicast;
 
-        Input(NetworkInterface ifp, Mbuf m) {
+        /** Sets this state to the start of packet {@code m}, received on {@code ifp}. */
+        Input start(NetworkInterface ifp, Mbuf m) {
             this.ifp = ifp;
             this.m = m;
+            offset = 0;
+            previousNextHeader = 0;
+            headers = 0;
+            multicast = false;
+            return this;
         }
     }
 
@@ -181,7 +189,25 @@ public final class Ipv6 {
     private final Host host;
     private final Counters<Ipv6Counter> counters = new Counters<>("ip6", Ipv6Counter.class);
     private final java.util.List<PacketFilter> filters = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Bytes 0-7 of every solicited-node group, ff02::1:ff00:0/104 (RFC 4291 §2.7.1). */
+    private static final long SOLICITED_NODE_HIGH = 0xff02L << 48;
+    /** Bytes 8-15 of ff02::1:ff00:0, to which an address's low 24 bits are added. */
+    private static final long SOLICITED_NODE_LOW = 0x1ff000000L;
+    /** The view of fixed headers: over {@link #outHeader} on output, over the chain when forwarding. */
     private final Ipv6Header header = new Ipv6Header();
+    /** The fixed header {@code ip6_output} builds before copying it into the bytes prepended for it. */
+    private final MemorySegment outHeader = MemorySegment.ofArray(new byte[Ipv6Header.MIN_LENGTH]);
+    /** The upper-layer checksum {@code ip6_output} fills ({@code in6_delayed_cksum}), copied into the packet. */
+    private final MemorySegment outChecksum = MemorySegment.ofArray(new byte[2]);
+    private final InternetChecksum.ChainSum checksums = new InternetChecksum.ChainSum();
+    /** The fixed header of the packet being input ({@code ip6_input}'s copy of {@code struct ip6_hdr}). */
+    private final HeaderScratch scratch = new HeaderScratch(Ipv6Header.MIN_LENGTH);
+    /**
+     * The input state not in use, taken by {@link #input} for its packet and put back when it returns, so
+     * none is made per packet; null while one input runs (an input within it, which the stack never starts,
+     * would make its own).
+     */
+    private Input idle = new Input();
     private final Ipv6ExtensionHeader extension = new Ipv6ExtensionHeader();
     private final Ipv6RoutingHeader routing = new Ipv6RoutingHeader();
     private final Ipv6OptionCursor options = new Ipv6OptionCursor();
@@ -334,12 +360,19 @@ public final class Ipv6 {
 
     /** The assignment of {@code address} (zone embedded if scoped) on any interface, or null. */
     NetworkInterface.Ipv6Assignment assignment(Ipv6Address address) {
-        int zone = Ipv6Scope.zone(address);
-        for (NetworkInterface ifp : host.interfaces()) {
+        return assignment(address.high(), address.low());
+    }
+
+    /** {@link #assignment(Ipv6Address)} of the address {@code high}:{@code low}, with no record. */
+    private NetworkInterface.Ipv6Assignment assignment(long high, long low) {
+        int zone = Ipv6Scope.zone(high);
+        List<NetworkInterface> interfaces = host.interfaces();
+        for (int i = 0; i < interfaces.size(); i++) { // indexed: no iterator on the input path
+            NetworkInterface ifp = interfaces.get(i);
             if (zone != 0 && ifp.index() != zone) {
                 continue;
             }
-            NetworkInterface.Ipv6Assignment a = ifp.ipv6Assignment(address);
+            NetworkInterface.Ipv6Assignment a = ifp.ipv6Assignment(high, low);
             if (a != null) {
                 return a;
             }
@@ -366,8 +399,11 @@ public final class Ipv6 {
         return null;
     }
 
+    /** The interface whose index is {@code index} ({@code if_byindex}), or null. */
     NetworkInterface interfaceByIndex(int index) {
-        for (NetworkInterface ifp : host.interfaces()) {
+        List<NetworkInterface> interfaces = host.interfaces();
+        for (int i = 0; i < interfaces.size(); i++) { // indexed: no iterator on the input path
+            NetworkInterface ifp = interfaces.get(i);
             if (ifp.index() == index) {
                 return ifp;
             }
@@ -376,22 +412,28 @@ public final class Ipv6 {
     }
 
     /**
-     * Whether {@code ifp} listens to multicast group {@code group} (zone embedded): all nodes, the
-     * solicited-node groups of its addresses, and on a router all routers (RFC 4291 §2.7.1).
+     * Whether {@code ifp} listens to the multicast group {@code groupHigh}:{@code groupLow} (zone embedded):
+     * all nodes, the solicited-node groups of its addresses, and on a router all routers (RFC 4291 §2.7.1).
+     * Compares halves, so it makes no address record.
      */
-    boolean isMember(NetworkInterface ifp, Ipv6Address group) {
-        Ipv6Address g = Ipv6Scope.clear(group);
-        if (Ipv6Scope.isScoped(group) && Ipv6Scope.zone(group) != ifp.index()) {
+    private boolean isMember(NetworkInterface ifp, long groupHigh, long groupLow) {
+        if (Ipv6Scope.isScoped(groupHigh) && Ipv6Scope.zone(groupHigh) != ifp.index()) {
             return false;
         }
-        if (g.equals(Ipv6Address.ALL_NODES) || g.equals(new Ipv6Address(0xff01L << 48, 1))) {
-            return true;
+        long high = Ipv6Scope.clear(groupHigh);
+        if ((high == Ipv6Address.ALL_NODES.high() || high == 0xff01L << 48) && groupLow == 1) {
+            return true; // ff02::1, ff01::1
         }
-        if (forwarding && (g.equals(Ipv6Address.ALL_ROUTERS) || g.equals(new Ipv6Address(0xff01L << 48, 2)))) {
-            return true;
+        if (forwarding && (high == Ipv6Address.ALL_ROUTERS.high() || high == 0xff01L << 48) && groupLow == 2) {
+            return true; // ff02::2, ff01::2
         }
-        for (NetworkInterface.Ipv6Assignment a : ifp.ipv6Addresses()) {
-            if (Ipv6Scope.clear(a.address()).solicitedNode().equals(g)) {
+        if (high != SOLICITED_NODE_HIGH) {
+            return false;
+        }
+        List<NetworkInterface.Ipv6Assignment> addresses = ifp.ipv6Addresses();
+        for (int i = 0; i < addresses.size(); i++) { // indexed: no iterator on the input path
+            // ff02::1:ffXX:XXXX, the low 24 bits of the address's (zone-free) low half: solicitedNode()
+            if (groupLow == (SOLICITED_NODE_LOW | addresses.get(i).address().low() & 0xffffff)) {
                 return true;
             }
         }
@@ -418,30 +460,34 @@ public final class Ipv6 {
             drop(m, Ipv6Counter.TOO_SHORT);
             return;
         }
-        Ipv6Header ip;
+        MemorySegment ip; // a copy, read into locals: no view of the chain, no address records
         try {
-            ip = header.wrap(m.ptr(0, Ipv6Header.MIN_LENGTH));
+            ip = scratch.read(m, 0, Ipv6Header.MIN_LENGTH);
         } catch (NoBufferSpaceException e) {
             drop(m, Ipv6Counter.NO_BUFFERS);
             return;
         }
-        if (ip.version() != 6) {
+        if (Ipv6Header.version(ip) != 6) {
             drop(m, Ipv6Counter.BAD_VERSION);
             return;
         }
-        int payloadLength = ip.payloadLength();
+        int payloadLength = Ipv6Header.payloadLength(ip);
         if (Ipv6Header.MIN_LENGTH + payloadLength > m.length()) {
             drop(m, Ipv6Counter.TOO_SHORT);
             return;
         }
-        Ipv6Address source = ip.source();
-        Ipv6Address destination = ip.destination();
-        if (source.isMulticast() || isV4Mapped(source) || isV4Mapped(destination)) {
+        long sourceHigh = Ipv6Header.sourceHigh(ip);
+        long sourceLow = Ipv6Header.sourceLow(ip);
+        long destinationHigh = Ipv6Header.destinationHigh(ip);
+        long destinationLow = Ipv6Header.destinationLow(ip);
+        if (Ipv6Address.isMulticast(sourceHigh) || isV4Mapped(sourceHigh, sourceLow)
+                || isV4Mapped(destinationHigh, destinationLow)) {
             drop(m, Ipv6Counter.BAD_SOURCE);
             return;
         }
-        if (Ipv6Scope.zone(source) != 0 || Ipv6Scope.zone(destination) != 0
-                || (source.isLoopback() || destination.isLoopback()) && !fromLoopback) {
+        if (Ipv6Scope.zone(sourceHigh) != 0 || Ipv6Scope.zone(destinationHigh) != 0
+                || (Ipv6Address.isLoopback(sourceHigh, sourceLow) || Ipv6Address.isLoopback(destinationHigh,
+                        destinationLow)) && !fromLoopback) {
             drop(m, Ipv6Counter.BAD_SCOPE); // in6_clearscope() != 0: a zone on the wire
             return;
         }
@@ -453,21 +499,40 @@ public final class Ipv6 {
             return;
         }
         try {
-            Ipv6Scope.embedInPacket(m, 0, ifp.index()); // in6_setscope(), copy on write
+            if (!filters.isEmpty()) {
+                ip = scratch.read(m, 0, Ipv6Header.MIN_LENGTH); // a filter may have rewritten the header
+            }
+            Ipv6Scope.embedInPacket(m, 0, ifp.index(), Ipv6Header.sourceHigh(ip),
+                    Ipv6Header.destinationHigh(ip)); // in6_setscope(), copy on write
         } catch (NoBufferSpaceException e) {
             drop(m, Ipv6Counter.NO_BUFFERS);
             return;
         }
-        destination = Ipv6Scope.embed(destination, ifp.index());
-        Input in = new Input(ifp, m);
-        if (destination.isMulticast()) {
-            if (!isMember(ifp, destination)) {
+        destinationHigh = Ipv6Scope.embed(destinationHigh, ifp.index());
+        Input in = idle != null ? idle : new Input();
+        idle = null;
+        try {
+            input(in.start(ifp, m), fromLoopback, destinationHigh, destinationLow);
+        } finally {
+            idle = in;
+        }
+    }
+
+    /**
+     * The rest of {@code ip6_input} for the packet {@code in} holds, whose header passed the checks and has
+     * its zones embedded; {@code destinationHigh} (embedded) and {@code destinationLow} are its destination.
+     */
+    private void input(Input in, boolean fromLoopback, long destinationHigh, long destinationLow) {
+        NetworkInterface ifp = in.ifp;
+        Mbuf m = in.m;
+        if (Ipv6Address.isMulticast(destinationHigh)) {
+            if (!isMember(ifp, destinationHigh, destinationLow)) {
                 drop(m, Ipv6Counter.NOT_FOR_US);
                 return;
             }
             in.multicast = true;
-        } else if (!destination.isLoopback()) {
-            NetworkInterface.Ipv6Assignment a = assignment(destination);
+        } else if (!Ipv6Address.isLoopback(destinationHigh, destinationLow)) {
+            NetworkInterface.Ipv6Assignment a = assignment(destinationHigh, destinationLow);
             if (a == null) {
                 if (!forwarding || fromLoopback
                         || (m.packetFlags() & (PacketFlags.LINK_BROADCAST | PacketFlags.LINK_MULTICAST)) != 0) {
@@ -753,8 +818,9 @@ public final class Ipv6 {
         counters.increment(Ipv6Counter.ATOMIC_FRAGMENTS);
     }
 
-    private static boolean isV4Mapped(Ipv6Address a) {
-        return a.high() == 0 && (a.low() >>> 32) == 0xffff;
+    /** Whether the address {@code high}:{@code low} is IPv4-mapped, ::ffff:0:0/96 ({@code IN6_IS_ADDR_V4MAPPED}). */
+    private static boolean isV4Mapped(long high, long low) {
+        return high == 0 && (low >>> 32) == 0xffff;
     }
 
     /**
@@ -867,23 +933,28 @@ public final class Ipv6 {
         Ipv6Address wireDestination = Ipv6Scope.clear(destination);
         try {
             if (checksumOffset >= 0) {
-                Bytes.setU16(payload.ptrRw(checksumOffset, 2), 0, 0);
+                // Summed as if the field were 0 (its word's one's complement added cancels it), then written
+                // copy on write from our own two bytes: no view of the chain.
+                int field = Byte.toUnsignedInt(payload.byteAt(checksumOffset)) << 8
+                        | Byte.toUnsignedInt(payload.byteAt(checksumOffset + 1));
                 long sum = InternetChecksum.ipv6PseudoHeader(wireSource, wireDestination, nextHeader, payloadLength)
-                        + InternetChecksum.sum(payload, 0, payloadLength);
+                        + checksums.sum(payload, 0, payloadLength) + (~field & 0xffff);
                 int checksum = InternetChecksum.finish(sum);
                 if (checksum == 0 && nextHeader == IpProtocol.UDP) {
                     checksum = 0xffff; // RFC 8200 §8.1: a UDP checksum of 0 is sent as all ones
                 }
-                Bytes.setU16(payload.ptrRw(checksumOffset, 2), 0, checksum);
+                Bytes.setU16(outChecksum, 0, checksum);
+                payload.copyBackCow(checksumOffset, outChecksum);
             }
             payload.prepend(Ipv6Header.MIN_LENGTH);
-            header.wrap(payload.ptrRw(0, Ipv6Header.MIN_LENGTH))
+            header.wrap(outHeader)
                     .setVersionClassAndFlow(0, 0)
                     .setPayloadLength(payloadLength)
                     .setNextHeader(nextHeader)
                     .setHopLimit(hopLimit)
                     .setSource(wireSource)
                     .setDestination(wireDestination);
+            payload.copyBack(0, outHeader); // into the prepended bytes, writable: no copy on write
         } catch (NoBufferSpaceException e) {
             counters.increment(Ipv6Counter.NO_BUFFERS);
             payload.free();

@@ -1,8 +1,10 @@
 package org.jmbuf.net;
 
+import java.lang.foreign.MemorySegment;
 import java.util.Objects;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.PacketTag;
+import org.jmbuf.wire.Bytes;
 import org.jmbuf.wire.Ipv6Address;
 import org.jmbuf.wire.Ipv6Header;
 
@@ -44,16 +46,26 @@ public final class Ipv6Scope {
      * use bytes 2-3 themselves and are left alone). {@code IN6_IS_SCOPE_EMBED}.
      */
     public static boolean isScoped(Ipv6Address a) {
-        if (a.isLinkLocal()) {
+        return isScoped(a.high());
+    }
+
+    /** {@link #isScoped(Ipv6Address)} of the address whose bytes 0-7 are {@code high}: no record needed. */
+    static boolean isScoped(long high) {
+        if (Ipv6Address.isLinkLocal(high)) {
             return true;
         }
-        int first = (int) (a.high() >>> 48);
+        int first = (int) (high >>> 48);
         return first == 0xff01 || first == 0xff02;
     }
 
     /** The zone embedded in {@code a} (bytes 2-3), 0 if none or if {@code a} is not scoped. */
     public static int zone(Ipv6Address a) {
-        return isScoped(a) ? a.group(1) : 0;
+        return zone(a.high());
+    }
+
+    /** {@link #zone(Ipv6Address)} of the address whose bytes 0-7 are {@code high}. */
+    static int zone(long high) {
+        return isScoped(high) ? (int) (high >>> 32) & 0xffff : 0;
     }
 
     /**
@@ -62,18 +74,31 @@ public final class Ipv6Scope {
      * @throws IllegalArgumentException if {@code zone} is not in 0..65535
      */
     public static Ipv6Address embed(Ipv6Address a, int zone) {
+        long high = embed(a.high(), zone);
+        return high == a.high() ? a : new Ipv6Address(high, a.low());
+    }
+
+    /**
+     * {@link #embed(Ipv6Address, int)} on the bytes 0-7 of an address, {@code high}, which are all it
+     * changes: no record needed.
+     *
+     * @throws IllegalArgumentException if {@code zone} is not in 0..65535
+     */
+    static long embed(long high, int zone) {
         if (zone < 0 || zone > 0xffff) {
             throw new IllegalArgumentException("zone " + zone + " is not in 0..65535");
         }
-        if (!isScoped(a)) {
-            return a;
-        }
-        return new Ipv6Address(a.high() & ~(0xffffL << 32) | (long) zone << 32, a.low());
+        return isScoped(high) ? high & ~(0xffffL << 32) | (long) zone << 32 : high;
     }
 
     /** {@code in6_clearscope}: {@code a} with bytes 2-3 cleared if it is scoped, else {@code a}. */
     public static Ipv6Address clear(Ipv6Address a) {
         return embed(a, 0);
+    }
+
+    /** {@link #clear(Ipv6Address)} on the bytes 0-7 of an address, {@code high}, which are all it changes. */
+    static long clear(long high) {
+        return embed(high, 0);
     }
 
     /**
@@ -84,16 +109,24 @@ public final class Ipv6Scope {
      * @return whether the header was written
      */
     static boolean embedInPacket(Mbuf m, int offset, int zone) {
-        Ipv6Header ip = Ipv6Header.of(m.ptr(offset, Ipv6Header.MIN_LENGTH));
-        Ipv6Address source = ip.source();
-        Ipv6Address destination = ip.destination();
-        Ipv6Address newSource = embed(source, zone);
-        Ipv6Address newDestination = embed(destination, zone);
-        if (newSource.equals(source) && newDestination.equals(destination)) {
+        MemorySegment ip = m.ptr(offset, Ipv6Header.MIN_LENGTH);
+        return embedInPacket(m, offset, zone, Ipv6Header.sourceHigh(ip), Ipv6Header.destinationHigh(ip));
+    }
+
+    /**
+     * {@link #embedInPacket(Mbuf, int, int)} for a caller that has read the header already:
+     * {@code sourceHigh} and {@code destinationHigh} are bytes 0-7 of its addresses, as they are in the
+     * packet now (the zone lives there, so the other halves are not needed). Makes nothing unless it writes.
+     */
+    static boolean embedInPacket(Mbuf m, int offset, int zone, long sourceHigh, long destinationHigh) {
+        long newSource = embed(sourceHigh, zone);
+        long newDestination = embed(destinationHigh, zone);
+        if (newSource == sourceHigh && newDestination == destinationHigh) {
             return false;
         }
-        Ipv6Header rw = Ipv6Header.of(m.ptrRw(offset, Ipv6Header.MIN_LENGTH));
-        rw.setSource(newSource).setDestination(newDestination);
+        MemorySegment rw = m.ptrRw(offset, Ipv6Header.MIN_LENGTH);
+        Bytes.setU64(rw, Ipv6Header.Field.SOURCE, newSource);
+        Bytes.setU64(rw, Ipv6Header.Field.DESTINATION, newDestination);
         return true;
     }
 

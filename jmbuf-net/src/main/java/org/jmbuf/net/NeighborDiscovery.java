@@ -188,6 +188,11 @@ public final class NeighborDiscovery {
     private final NdOptionCursor options = new NdOptionCursor();
     private final Map<Integer, InterfaceInfo> interfaces = new HashMap<>();
     private final Map<Key, Neighbor> cache = new HashMap<>();
+    /**
+     * The entry the last packet was resolved through, tried before the cache so that a stream of packets to
+     * one neighbour makes no key (BSD finds it through the route's {@code rt_llinfo}); null after a removal.
+     */
+    private Neighbor last;
     private final Map<Key, Timers.Timer> dad = new HashMap<>();
     private final List<Expiring<Router>> routers = new ArrayList<>();
     private final List<Expiring<Ipv6.Route>> prefixes = new ArrayList<>();
@@ -367,8 +372,11 @@ public final class NeighborDiscovery {
      * link-layer address is known, else once it is. Consumes {@code m}.
      */
     void resolveAndSend(NetworkInterface ifp, Ipv6Address nextHop, Mbuf m) {
-        Key key = new Key(ifp.index(), nextHop);
-        Neighbor n = cache.get(key);
+        Neighbor n = last != null && last.ifp == ifp && last.address.equals(nextHop) ? last
+                : cache.get(new Key(ifp.index(), nextHop));
+        if (n != null) {
+            last = n;
+        }
         if (n != null && n.state != NeighborState.INCOMPLETE) {
             if (n.state == NeighborState.STALE) {
                 n.state = NeighborState.DELAY;
@@ -381,7 +389,7 @@ public final class NeighborDiscovery {
         }
         if (n == null) {
             n = new Neighbor(ifp, nextHop);
-            cache.put(key, n);
+            cache.put(new Key(ifp.index(), nextHop), n);
             Ipv6Address source = Ipv6Header.of(m.ptr(0, Ipv6Header.MIN_LENGTH)).source();
             source = Ipv6Scope.embed(source, ifp.index());
             NetworkInterface.Ipv6Assignment a = ifp.ipv6Assignment(source);
@@ -407,6 +415,7 @@ public final class NeighborDiscovery {
     private void solicit(Neighbor n) {
         if (n.tries >= MAX_MULTICAST_SOLICIT) {
             cache.remove(new Key(n.ifp.index(), n.address));
+            last = null;
             n.timer = null;
             for (Mbuf next = n.hold.dequeue(); next != null; next = n.hold.dequeue()) {
                 try (Mbuf held = next) {
@@ -433,6 +442,7 @@ public final class NeighborDiscovery {
         if (n.tries >= MAX_UNICAST_SOLICIT) {
             counters.increment(NdCounter.NEIGHBORS_UNREACHABLE);
             cache.remove(new Key(n.ifp.index(), n.address));
+            last = null;
             n.timer = null;
             return;
         }
@@ -971,6 +981,7 @@ public final class NeighborDiscovery {
             n.hold.purge();
         }
         cache.clear();
+        last = null;
         dad.values().forEach(Timers.Timer::cancel);
         dad.clear();
         for (InterfaceInfo info : interfaces.values()) {

@@ -27,8 +27,13 @@ public abstract class NetworkInterface {
 
         /** The directed broadcast address of the prefix. */
         public Ipv4Address broadcast() {
+            return new Ipv4Address(broadcastBits());
+        }
+
+        /** The bits of the directed broadcast address of the prefix, without a record. */
+        public int broadcastBits() {
             int mask = prefixLength == 0 ? 0 : -1 << (32 - prefixLength);
-            return new Ipv4Address(address.bits() | ~mask);
+            return address.bits() | ~mask;
         }
     }
 
@@ -133,9 +138,13 @@ public abstract class NetworkInterface {
 
     /** Whether {@code address} is one of this interface's IPv4 addresses. */
     public boolean hasIpv4(Ipv4Address address) {
+        return hasIpv4(address.bits());
+    }
+
+    /** Whether the address {@code bits} is one of this interface's IPv4 addresses; no record needed. */
+    boolean hasIpv4(int bits) {
         for (int i = 0; i < ipv4.size(); i++) { // indexed: no iterator on the input path
-            Ipv4Assignment a = ipv4.get(i);
-            if (a.address().equals(address)) {
+            if (ipv4.get(i).address().bits() == bits) {
                 return true;
             }
         }
@@ -149,9 +158,14 @@ public abstract class NetworkInterface {
 
     /** The assignment of {@code address} (zone embedded if link-local), or null. */
     public Ipv6Assignment ipv6Assignment(Ipv6Address address) {
+        return ipv6Assignment(address.high(), address.low());
+    }
+
+    /** {@link #ipv6Assignment(Ipv6Address)} of the address {@code high}:{@code low}, with no record. */
+    Ipv6Assignment ipv6Assignment(long high, long low) {
         for (int i = 0; i < ipv6.size(); i++) { // indexed: no iterator on the input path
             Ipv6Assignment a = ipv6.get(i);
-            if (a.address().equals(address)) {
+            if (a.address().high() == high && a.address().low() == low) {
                 return a;
             }
         }

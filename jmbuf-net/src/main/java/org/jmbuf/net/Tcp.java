@@ -122,14 +122,24 @@ public final class Tcp {
     private final Counters<TcpCounter> counters = new Counters<>("tcp", TcpCounter.class);
     private final Map<ConnectionKey, TcpConnection> connections = new HashMap<>();
     private final Map<Binding, TcpListener> listeners = new HashMap<>();
+    /** The connection the last segment went to (see {@link #lookup}); null after any change of the table. */
+    private TcpConnection last;
+    /** The IP header of the segment being input: only its addresses are read. */
+    private final HeaderScratch ipHeader = new HeaderScratch(Ipv6Header.MIN_LENGTH);
+    /** The TCP header of the segment being input, options included. */
+    private final HeaderScratch tcpHeader = new HeaderScratch(TcpHeader.MAX_LENGTH);
+    /** The options areas of {@link #tcpHeader}, by length / 4: views made once, so parsing makes none. */
+    private final MemorySegment[] optionAreas = areas(tcpHeader.bytes(), TcpHeader.MIN_LENGTH);
+    /** A view over {@link #tcpHeader}'s memory, which it re-points at no cost. */
     private final TcpHeader view = new TcpHeader();
     private final TcpHeader outView = new TcpHeader();
-    private final Ipv4Header ipView = new Ipv4Header();
-    private final Ipv6Header ip6View = new Ipv6Header();
     private final TcpOptionCursor cursor = new TcpOptionCursor();
+    private final InternetChecksum.ChainSum checksums = new InternetChecksum.ChainSum();
     private final TcpSegment segment = new TcpSegment();
     private final byte[] headerScratch = new byte[TcpHeader.MAX_LENGTH];
     private final MemorySegment headerBytes = MemorySegment.ofArray(headerScratch);
+    /** The first {@code 4 * i} bytes of {@link #headerBytes} at {@code i}: what {@link #transmit} copies out. */
+    private final MemorySegment[] headerAreas = areas(headerBytes, 0);
     private final Mac mac;
     private final long epoch;
     private final MbufOwner bufferOwner;
@@ -266,10 +276,12 @@ public final class Tcp {
 
     void remove(TcpConnection c) {
         connections.remove(c.key(), c);
+        last = null;
     }
 
     void add(TcpConnection c) {
         connections.put(c.key(), c);
+        last = null;
     }
 
     void unbind(TcpListener listener) {
@@ -289,54 +301,66 @@ public final class Tcp {
 
     // ------------------------------------------------------------------ input
 
-    /** {@code tcp_input} for IPv4: consumes {@code m}, whose TCP header starts at {@code offset}. */
+    /**
+     * {@code tcp_input} for IPv4: consumes {@code m}, whose TCP header starts at {@code offset}. The headers
+     * are copied into scratch memory ({@link HeaderScratch}) and the addresses read as bits, so a segment of
+     * a known connection makes no object on its way in.
+     */
     void input(NetworkInterface ifp, Mbuf m, int offset) {
         counters.increment(TcpCounter.RECEIVED);
-        Ipv4Address source;
-        Ipv4Address destination;
+        int source;
+        int destination;
         try {
-            Ipv4Header ip = ipView.wrap(m.ptr(0, Ipv4Header.MIN_LENGTH));
-            source = ip.source();
-            destination = ip.destination();
+            MemorySegment ip = ipHeader.read(m, 0, Ipv4Header.MIN_LENGTH);
+            source = Ipv4Header.sourceBits(ip);
+            destination = Ipv4Header.destinationBits(ip);
         } catch (NoBufferSpaceException e) {
             drop(m, TcpCounter.NO_BUFFERS);
             return;
         }
-        if (destination.isMulticast() || host.ipv4().isBroadcast(ifp, destination) || source.isMulticast()
-                || source.isLimitedBroadcast() || source.isAny()) {
-            drop(m, TcpCounter.BAD_ADDRESS);
+        if (Ipv4Address.isMulticast(destination) || host.ipv4().isBroadcast(ifp, destination)
+                || Ipv4Address.isMulticast(source) || source == -1 || source == 0) {
+            drop(m, TcpCounter.BAD_ADDRESS); // to multicast or broadcast; from multicast, broadcast or 0.0.0.0
             return;
         }
         int length = m.length() - offset;
         long pseudo = length < TcpHeader.MIN_LENGTH ? 0
-                : InternetChecksum.ipv4PseudoHeader(source.bits(), destination.bits(), IpProtocol.TCP, length);
-        input(m, offset, source, destination, pseudo);
+                : InternetChecksum.ipv4PseudoHeader(source, destination, IpProtocol.TCP, length);
+        segment.setAddresses(4, 0, source, 0, destination);
+        input(m, offset, pseudo);
     }
 
     /** {@code tcp6_input}: consumes {@code m} (zones embedded), whose TCP header starts at {@code offset}. */
     void input6(NetworkInterface ifp, Mbuf m, int offset) {
         counters.increment(TcpCounter.RECEIVED);
-        Ipv6Address source;
-        Ipv6Address destination;
+        long sourceHigh;
+        long sourceLow;
+        long destinationHigh;
+        long destinationLow;
         try {
-            Ipv6Header ip = ip6View.wrap(m.ptr(0, Ipv6Header.MIN_LENGTH));
-            source = ip.source();
-            destination = ip.destination();
+            MemorySegment ip = ipHeader.read(m, 0, Ipv6Header.MIN_LENGTH);
+            sourceHigh = Ipv6Header.sourceHigh(ip);
+            sourceLow = Ipv6Header.sourceLow(ip);
+            destinationHigh = Ipv6Header.destinationHigh(ip);
+            destinationLow = Ipv6Header.destinationLow(ip);
         } catch (NoBufferSpaceException e) {
             drop(m, TcpCounter.NO_BUFFERS);
             return;
         }
-        if (destination.isMulticast() || source.isMulticast() || source.isUnspecified()) {
-            drop(m, TcpCounter.BAD_ADDRESS);
+        if (Ipv6Address.isMulticast(destinationHigh) || Ipv6Address.isMulticast(sourceHigh)
+                || sourceHigh == 0 && sourceLow == 0) {
+            drop(m, TcpCounter.BAD_ADDRESS); // a multicast destination; a multicast or unspecified source
             return;
         }
         int length = m.length() - offset;
-        long pseudo = InternetChecksum.ipv6PseudoHeader(Ipv6Scope.clear(source), Ipv6Scope.clear(destination),
-                IpProtocol.TCP, length);
-        input(m, offset, source, destination, pseudo);
+        long pseudo = InternetChecksum.ipv6PseudoHeader(Ipv6Scope.clear(sourceHigh), sourceLow,
+                Ipv6Scope.clear(destinationHigh), destinationLow, IpProtocol.TCP, length);
+        segment.setAddresses(6, sourceHigh, sourceLow, destinationHigh, destinationLow);
+        input(m, offset, pseudo);
     }
 
-    private void input(Mbuf m, int offset, IpAddress source, IpAddress destination, long pseudoHeaderSum) {
+    /** The rest of {@code tcp_input} for {@link #segment}, whose addresses are set. */
+    private void input(Mbuf m, int offset, long pseudoHeaderSum) {
         int length = m.length() - offset;
         if (length < TcpHeader.MIN_LENGTH) {
             drop(m, TcpCounter.TOO_SHORT);
@@ -345,23 +369,23 @@ public final class Tcp {
         TcpSegment seg = segment;
         seg.reset();
         try {
-            int headerLength = TcpHeader.headerLengthOf(m.ptr(offset, TcpHeader.MIN_LENGTH));
+            int headerLength = TcpHeader.headerLengthOf(tcpHeader.read(m, offset, TcpHeader.MIN_LENGTH));
             if (headerLength < TcpHeader.MIN_LENGTH || headerLength > length) {
                 drop(m, TcpCounter.BAD_HEADER_LENGTH);
                 return;
             }
-            if (InternetChecksum.fold(pseudoHeaderSum + InternetChecksum.sum(m, offset, length)) != 0xffff) {
+            if (InternetChecksum.fold(pseudoHeaderSum + checksums.sum(m, offset, length)) != 0xffff) {
                 drop(m, TcpCounter.BAD_CHECKSUM);
                 return;
             }
-            TcpHeader tcp = view.wrap(m.ptr(offset, headerLength));
+            TcpHeader tcp = view.wrap(tcpHeader.read(m, offset, headerLength)); // over the scratch: no object
             seg.sourcePort = tcp.sourcePort();
             seg.destinationPort = tcp.destinationPort();
             seg.seq = tcp.sequenceNumber();
             seg.ack = tcp.acknowledgmentNumber();
             seg.flags = tcp.flags();
             seg.window = tcp.window();
-            if (!seg.parseOptions(cursor, tcp.options())) {
+            if (!seg.parseOptions(cursor, optionAreas[(headerLength - TcpHeader.MIN_LENGTH) / 4])) {
                 drop(m, TcpCounter.BAD_OPTIONS);
                 return;
             }
@@ -378,8 +402,6 @@ public final class Tcp {
             drop(m, TcpCounter.BAD_FLAGS);
             return;
         }
-        seg.source = source;
-        seg.destination = destination;
         seg.dataLength = m.length();
         if (seg.dataLength > 0) {
             seg.data = m;
@@ -397,8 +419,7 @@ public final class Tcp {
     }
 
     private void demultiplex(TcpSegment seg) {
-        TcpConnection c = connections.get(
-                new ConnectionKey(seg.destination, seg.destinationPort, seg.source, seg.sourcePort));
+        TcpConnection c = lookup(seg);
         if (c != null) {
             if (c.state() == TcpState.TIME_WAIT && seg.has(TcpHeader.SYN) && !seg.has(TcpHeader.ACK)
                     && c.acceptsNewIncarnation(seg)) {
@@ -409,7 +430,7 @@ public final class Tcp {
                 return;
             }
         }
-        TcpListener listener = listenerFor(seg.destination, seg.destinationPort);
+        TcpListener listener = listenerFor(seg.destination(), seg.destinationPort);
         if (listener != null) {
             listener.segmentArrived(seg);
             return;
@@ -421,6 +442,23 @@ public final class Tcp {
     }
 
     /**
+     * {@code in_pcblookup_connect}: the connection {@code seg} belongs to, or null. The connection of the
+     * previous segment is tried first by comparing fields ({@code tcp_last_inpcb} of 4.4BSD), so a run of
+     * segments of one connection makes no key object; otherwise the table is asked with a key.
+     */
+    private TcpConnection lookup(TcpSegment seg) {
+        if (last != null && seg.belongsTo(last.key())) {
+            return last;
+        }
+        TcpConnection c = connections.get(
+                new ConnectionKey(seg.destination(), seg.destinationPort, seg.source(), seg.sourcePort));
+        if (c != null) {
+            last = c;
+        }
+        return c;
+    }
+
+    /**
      * Answers {@code seg} with a reset (RFC 9293 §3.10.7.1): {@code <SEQ=SEG.ACK><CTL=RST>} if it carries an
      * ACK, else {@code <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>}. Never answers a reset.
      */
@@ -429,9 +467,10 @@ public final class Tcp {
             return;
         }
         if (seg.has(TcpHeader.ACK)) {
-            sendControl(seg.destination, seg.destinationPort, seg.source, seg.sourcePort, seg.ack, 0, TcpHeader.RST);
+            sendControl(seg.destination(), seg.destinationPort, seg.source(), seg.sourcePort, seg.ack, 0,
+                    TcpHeader.RST);
         } else {
-            sendControl(seg.destination, seg.destinationPort, seg.source, seg.sourcePort, 0,
+            sendControl(seg.destination(), seg.destinationPort, seg.source(), seg.sourcePort, 0,
                     seg.seq + seg.sequenceLength(), TcpHeader.RST | TcpHeader.ACK);
         }
     }
@@ -485,20 +524,33 @@ public final class Tcp {
         return headerBytes;
     }
 
-    /** An empty packet with room for a TCP header of {@code headerLength} bytes after the IP headroom. */
+    /**
+     * An empty packet with room in front for a TCP header of {@code headerLength} bytes and, before it, the IP
+     * and link headers ({@link OutputBuffers}).
+     */
     Mbuf header(int headerLength) {
         return OutputBuffers.allocate(host.pool(), headerLength);
     }
 
     /**
      * Sends a segment: {@code packet} (empty, from {@link #header}) gets the first {@code headerLength}
-     * bytes of {@link #headerScratch()} (checksum field zero), then {@code data} (consumed; may be null), and
-     * its checksum; then it goes to IP. Consumes both whatever happens; returns false if it could not be
-     * sent (no buffers, no route).
+     * bytes of {@link #headerScratch()} (checksum field zero), prepended into its leading space, then
+     * {@code data} (consumed; may be null); then it goes to IP. Over IPv4 the checksum is filled in the
+     * scratch before the header is copied out; over IPv6, by IPv6 output once the source is chosen. Consumes
+     * both whatever happens; returns false if it could not be sent (no buffers, no route).
      */
     boolean transmit(Mbuf packet, int headerLength, Mbuf data, IpAddress local, IpAddress remote) {
+        MemorySegment header = headerAreas[headerLength / 4];
+        if (remote instanceof Ipv4Address v4) {
+            // in4_cksum before the header goes in: the header summed here, the data where it lies
+            int length = headerLength + (data == null ? 0 : data.length());
+            long sum = InternetChecksum.ipv4PseudoHeader(((Ipv4Address) local).bits(), v4.bits(), IpProtocol.TCP,
+                    length) + InternetChecksum.sum(header) + (data == null ? 0 : checksums.sum(data, 0, data.length()));
+            Bytes.setU16(header, TcpHeader.Field.CHECKSUM, InternetChecksum.finish(sum));
+        }
         try {
-            packet.copyBack(0, headerBytes.asSlice(0, headerLength));
+            packet.prepend(headerLength);
+            packet.copyBack(0, header); // into the prepended bytes, writable: no copy on write, no view
             if (data != null) {
                 packet.cat(data);
                 data = null;
@@ -512,25 +564,24 @@ public final class Tcp {
             return false;
         }
         counters.increment(TcpCounter.SENT);
-        int length = packet.length();
         return switch (remote) {
-            case Ipv4Address v4 -> {
-                Ipv4Address from = (Ipv4Address) local;
-                try {
-                    long sum = InternetChecksum.ipv4PseudoHeader(from.bits(), v4.bits(), IpProtocol.TCP, length)
-                            + InternetChecksum.sum(packet, 0, length);
-                    Bytes.setU16(packet.ptrRw(TcpHeader.Field.CHECKSUM, 2), 0, InternetChecksum.finish(sum));
-                } catch (NoBufferSpaceException e) {
-                    packet.free();
-                    counters.increment(TcpCounter.NO_BUFFERS);
-                    yield false;
-                }
-                yield host.ipv4().output(packet, from, v4, IpProtocol.TCP, Ipv4.DEFAULT_TTL, false)
-                        == Ipv4.OutputResult.SENT;
-            }
+            case Ipv4Address v4 -> host.ipv4().output(packet, (Ipv4Address) local, v4, IpProtocol.TCP,
+                    Ipv4.DEFAULT_TTL, false) == Ipv4.OutputResult.SENT;
             case Ipv6Address v6 -> host.ipv6().output(packet, (Ipv6Address) local, v6, IpProtocol.TCP,
                     host.ipv6().defaultHopLimit(), TcpHeader.Field.CHECKSUM) == Ipv6.OutputResult.SENT;
         };
+    }
+
+    /**
+     * Views of {@code bytes} from {@code from} of every length a header area can have after the fixed
+     * header: element {@code i} is {@code 4 * i} bytes long, up to the end of {@code bytes}.
+     */
+    private static MemorySegment[] areas(MemorySegment bytes, int from) {
+        MemorySegment[] areas = new MemorySegment[(int) (bytes.byteSize() - from) / 4 + 1];
+        for (int i = 0; i < areas.length; i++) {
+            areas[i] = bytes.asSlice(from, 4L * i);
+        }
+        return areas;
     }
 
     private void drop(Mbuf m, TcpCounter reason) {
@@ -615,6 +666,7 @@ public final class Tcp {
             c.abort();
         }
         connections.clear();
+        last = null;
         listeners.clear();
     }
 }

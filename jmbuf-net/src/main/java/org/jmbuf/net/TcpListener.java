@@ -99,14 +99,14 @@ public final class TcpListener implements AutoCloseable {
         if (seg.has(TcpHeader.RST)) {
             return;
         }
-        Tcp.ConnectionKey key = new Tcp.ConnectionKey(seg.destination, seg.destinationPort, seg.source,
+        Tcp.ConnectionKey key = new Tcp.ConnectionKey(seg.destination(), seg.destinationPort, seg.source(),
                 seg.sourcePort);
         if (seg.has(TcpHeader.ACK)) {
             if (!seg.has(TcpHeader.SYN) && tcp.settings().synCookies()) {
                 int mss = tcp.checkSynCookie(key, seg.ack - 1, seg.seq - 1);
                 if (mss > 0 && acceptQueue.size() < backlog) {
                     tcp.counters().increment(Tcp.TcpCounter.SYN_COOKIES_ACCEPTED);
-                    TcpConnection c = new TcpConnection(tcp, key, tcp.mssFor(seg.source));
+                    TcpConnection c = new TcpConnection(tcp, key, tcp.mssFor(seg.source()));
                     c.listener = this;
                     c.openFromCookie(seg, seg.ack - 1, mss);
                     tcp.add(c);
@@ -139,12 +139,12 @@ public final class TcpListener implements AutoCloseable {
             }
             tcp.counters().increment(Tcp.TcpCounter.SYN_COOKIES_SENT);
             cookiesSent = true;
-            int offered = tcp.mssFor(seg.source);
+            int offered = tcp.mssFor(seg.source());
             int cookie = tcp.synCookie(key, seg.seq, seg.mss >= 0 ? Math.min(seg.mss, offered) : 536);
             tcp.sendSynAck(key, cookie, seg.seq + 1, offered);
             return;
         }
-        TcpConnection c = new TcpConnection(tcp, key, tcp.mssFor(seg.source));
+        TcpConnection c = new TcpConnection(tcp, key, tcp.mssFor(seg.source()));
         c.listener = this;
         halfOpen.add(c);
         tcp.add(c);

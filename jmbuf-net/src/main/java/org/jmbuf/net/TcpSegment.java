@@ -3,6 +3,8 @@ package org.jmbuf.net;
 import java.lang.foreign.MemorySegment;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.wire.IpAddress;
+import org.jmbuf.wire.Ipv4Address;
+import org.jmbuf.wire.Ipv6Address;
 import org.jmbuf.wire.MalformedPacketException;
 import org.jmbuf.wire.TcpHeader;
 import org.jmbuf.wire.TcpOptionCursor;
@@ -16,8 +18,17 @@ import org.jmbuf.wire.TcpOptionCursor;
 final class TcpSegment {
     static final int MAX_SACK_BLOCKS = 4;
 
-    IpAddress source;
-    IpAddress destination;
+    /** The address family, 4 or 6, of the addresses below. */
+    private int version;
+    /** The source: IPv6 bytes 0-7 (zone embedded), 0 for IPv4. */
+    private long sourceHigh;
+    /** The source: IPv6 bytes 8-15, or the IPv4 address bits. */
+    private long sourceLow;
+    private long destinationHigh;
+    private long destinationLow;
+    /** The address records, made on first use for this segment ({@link #source()}, {@link #destination()}). */
+    private IpAddress source;
+    private IpAddress destination;
     int sourcePort;
     int destinationPort;
     int seq;
@@ -39,6 +50,57 @@ final class TcpSegment {
     /** SACK blocks as read from the wire: left edge at {@code 2i}, right edge at {@code 2i + 1}. */
     final int[] sackEdges = new int[2 * MAX_SACK_BLOCKS];
     int sackBlocks;
+
+    /**
+     * Sets the segment's addresses as they were read: for IPv4 ({@code version} 4) the bits in the low
+     * arguments, the high ones 0; for IPv6 the two halves of each, zones embedded. Their records are made
+     * only if asked for.
+     */
+    void setAddresses(int version, long sourceHigh, long sourceLow, long destinationHigh, long destinationLow) {
+        this.version = version;
+        this.sourceHigh = sourceHigh;
+        this.sourceLow = sourceLow;
+        this.destinationHigh = destinationHigh;
+        this.destinationLow = destinationLow;
+        source = null;
+        destination = null;
+    }
+
+    /** The source address (zone embedded if scoped), made at the first call for this segment. */
+    IpAddress source() {
+        if (source == null) {
+            source = address(sourceHigh, sourceLow);
+        }
+        return source;
+    }
+
+    /** The destination address (zone embedded if scoped), made at the first call for this segment. */
+    IpAddress destination() {
+        if (destination == null) {
+            destination = address(destinationHigh, destinationLow);
+        }
+        return destination;
+    }
+
+    private IpAddress address(long high, long low) {
+        return version == 4 ? new Ipv4Address((int) low) : new Ipv6Address(high, low);
+    }
+
+    /**
+     * Whether this segment belongs to the connection of {@code key}: its destination is the key's local
+     * end and its source the remote one. Compares fields, so no record is made.
+     */
+    boolean belongsTo(Tcp.ConnectionKey key) {
+        return key.localPort() == destinationPort && key.remotePort() == sourcePort
+                && is(key.local(), destinationHigh, destinationLow) && is(key.remote(), sourceHigh, sourceLow);
+    }
+
+    private boolean is(IpAddress a, long high, long low) {
+        return switch (a) {
+            case Ipv4Address v4 -> version == 4 && v4.bits() == (int) low;
+            case Ipv6Address v6 -> version == 6 && v6.high() == high && v6.low() == low;
+        };
+    }
 
     boolean has(int flag) {
         return (flags & flag) != 0;

@@ -81,6 +81,8 @@ public final class TcpStream implements AutoCloseable {
 
     // Guarded by lock.
     private final ArrayDeque<Mbuf> inbox = new ArrayDeque<>();
+    /** The byte {@link #readByte} reads into; used under {@link #lock}. */
+    private final byte[] oneByte = new byte[1];
     private int inboxBytes;
     private final ArrayDeque<Mbuf> outbox = new ArrayDeque<>();
     private int outboxBytes; // bytes queued in the outbox and reserved by writers copying
@@ -577,6 +579,22 @@ public final class TcpStream implements AutoCloseable {
         }
     }
 
+    /**
+     * {@link InputStream#read()}: one byte as {@link #read(byte[], int, int)} reads it, 0 to 255, or -1 at the
+     * end of the stream, read into {@link #oneByte} instead of an array made per byte. The lock is held
+     * around the call: {@code read} takes it again and may wait with it released, but it fills the byte and
+     * this method takes it out with no wait in between, so concurrent readers never see each other's byte.
+     */
+    private int readByte() throws IOException {
+        lock.lock();
+        try {
+            int n = read(oneByte, 0, 1);
+            return n < 0 ? -1 : oneByte[0] & 0xff;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** Copies from the inbox into {@code b}; holds the lock. */
     private int take(byte[] b, int off, int len) {
         int done = 0;
@@ -954,9 +972,7 @@ public final class TcpStream implements AutoCloseable {
     private final class Input extends InputStream {
         @Override
         public int read() throws IOException {
-            byte[] one = new byte[1];
-            int n = TcpStream.this.read(one, 0, 1);
-            return n < 0 ? -1 : one[0] & 0xff;
+            return readByte();
         }
 
         @Override

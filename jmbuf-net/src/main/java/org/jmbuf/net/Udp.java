@@ -1,5 +1,6 @@
 package org.jmbuf.net;
 
+import java.lang.foreign.MemorySegment;
 import java.util.HashMap;
 import java.util.Map;
 import org.jmbuf.buf.Mbuf;
@@ -66,8 +67,10 @@ public final class Udp {
     private UdpSocket[] wildcard4;
     private UdpSocket[] wildcard6;
     private final UdpHeader view = new UdpHeader();
-    private final Ipv4Header ipView = new Ipv4Header();
-    private final Ipv6Header ip6View = new Ipv6Header();
+    /** The IP header of the datagram being input: only its addresses are read. */
+    private final HeaderScratch ipHeader = new HeaderScratch(Ipv4Header.MAX_LENGTH);
+    private final HeaderScratch udpHeader = new HeaderScratch(UdpHeader.LENGTH);
+    private final InternetChecksum.ChainSum checksums = new InternetChecksum.ChainSum();
     private final MbufOwner socketOwner;
     private int nextEphemeral = 49152;
 
@@ -143,9 +146,21 @@ public final class Udp {
         throw new IllegalStateException("no ephemeral port left");
     }
 
-    private UdpSocket lookup(IpAddress destination, IpAddress wildcard, int port) {
-        UdpSocket socket = specific.isEmpty() ? null : specific.get(new Binding(destination, port));
-        return socket != null ? socket : boundTo(wildcard, port);
+    /**
+     * {@code in_pcblookup} for input: the socket bound to IPv4 {@code destination} (bits) and {@code port},
+     * else the one bound to the wildcard and {@code port}, or null. A key (and an address record) is made
+     * only while some socket is bound to a specific address.
+     */
+    private UdpSocket lookup4(int destination, int port) {
+        UdpSocket socket = specific.isEmpty() ? null : specific.get(new Binding(new Ipv4Address(destination), port));
+        return socket != null ? socket : wildcard4 == null ? null : wildcard4[port];
+    }
+
+    /** {@code in6_pcblookup} for input: as {@link #lookup4}, for the (zone-embedded) IPv6 destination. */
+    private UdpSocket lookup6(long destinationHigh, long destinationLow, int port) {
+        UdpSocket socket = specific.isEmpty() ? null
+                : specific.get(new Binding(new Ipv6Address(destinationHigh, destinationLow), port));
+        return socket != null ? socket : wildcard6 == null ? null : wildcard6[port];
     }
 
     private UdpSocket[] wildcardTable(IpAddress wildcard) {
@@ -159,7 +174,11 @@ public final class Udp {
         return a.equals(Ipv4Address.ANY) || a.equals(Ipv6Address.UNSPECIFIED);
     }
 
-    /** {@code udp_input}: consumes {@code m}, an IPv4 packet whose UDP header starts at {@code offset}. */
+    /**
+     * {@code udp_input}: consumes {@code m}, an IPv4 packet whose UDP header starts at {@code offset}. The
+     * headers are copied into scratch memory ({@link HeaderScratch}) and read into locals, the addresses as
+     * bits, and the socket queues them in primitive arrays: a datagram delivered makes no object.
+     */
     void input(NetworkInterface ifp, Mbuf m, int offset) {
         counters.increment(UdpCounter.RECEIVED);
         int ipPayload = m.length() - offset;
@@ -167,42 +186,42 @@ public final class Udp {
             drop(m, UdpCounter.TOO_SHORT);
             return;
         }
-        UdpHeader udp;
-        Ipv4Address source;
-        Ipv4Address destination;
+        int source;
+        int destination;
+        MemorySegment udp;
         try {
-            Ipv4Header ip = ipView.wrap(m.ptr(0, offset));
-            source = ip.source();
-            destination = ip.destination();
-            udp = view.wrap(m.ptr(offset, UdpHeader.LENGTH));
+            MemorySegment ip = ipHeader.read(m, 0, offset);
+            source = Ipv4Header.sourceBits(ip);
+            destination = Ipv4Header.destinationBits(ip);
+            udp = udpHeader.read(m, offset, UdpHeader.LENGTH);
         } catch (NoBufferSpaceException e) {
             drop(m, UdpCounter.NO_BUFFERS);
             return;
         }
-        int length = udp.length();
+        int length = UdpHeader.length(udp);
         if (length < UdpHeader.LENGTH || length > ipPayload) {
             drop(m, UdpCounter.BAD_LENGTH);
             return;
         }
-        int sourcePort = udp.sourcePort();
-        int destinationPort = udp.destinationPort();
-        int checksum = udp.checksum();
+        int sourcePort = UdpHeader.sourcePort(udp);
+        int destinationPort = UdpHeader.destinationPort(udp);
+        int checksum = UdpHeader.checksum(udp);
         if (length < ipPayload) {
             m.adj(length - ipPayload);
         }
         if (checksum == 0) {
             counters.increment(UdpCounter.NO_CHECKSUM);
         } else {
-            long sum = InternetChecksum.ipv4PseudoHeader(source.bits(), destination.bits(), IpProtocol.UDP, length)
-                    + InternetChecksum.sum(m, offset, length);
+            long sum = InternetChecksum.ipv4PseudoHeader(source, destination, IpProtocol.UDP, length)
+                    + checksums.sum(m, offset, length);
             if (InternetChecksum.fold(sum) != 0xffff) {
                 drop(m, UdpCounter.BAD_CHECKSUM);
                 return;
             }
         }
-        UdpSocket socket = lookup(destination, Ipv4Address.ANY, destinationPort);
+        UdpSocket socket = lookup4(destination, destinationPort);
         if (socket == null) {
-            if (destination.isMulticast() || host.ipv4().isBroadcast(ifp, destination)) {
+            if (Ipv4Address.isMulticast(destination) || host.ipv4().isBroadcast(ifp, destination)) {
                 drop(m, UdpCounter.NO_PORT_BROADCAST);
                 return;
             }
@@ -211,12 +230,14 @@ public final class Udp {
             m.free();
             return;
         }
-        deliver(socket, m, offset, new UdpSocket.Datagram(source, sourcePort, destination, destinationPort, null, m));
+        m.adj(offset + UdpHeader.LENGTH);
+        m.claim(socketOwner);
+        delivered(m, socket.deliver4(m, source, sourcePort, destination, destinationPort));
     }
 
     /**
      * {@code udp6_input}: consumes {@code m}, an IPv6 packet (zones embedded in its header) whose UDP header
-     * starts at {@code offset}.
+     * starts at {@code offset}. As {@link #input}, without objects: each address is read as two {@code long}s.
      */
     void input6(NetworkInterface ifp, Mbuf m, int offset) {
         counters.increment(UdpCounter.RECEIVED);
@@ -225,41 +246,46 @@ public final class Udp {
             drop(m, UdpCounter.TOO_SHORT);
             return;
         }
-        UdpHeader udp;
-        Ipv6Address source;
-        Ipv6Address destination;
+        long sourceHigh;
+        long sourceLow;
+        long destinationHigh;
+        long destinationLow;
+        MemorySegment udp;
         try {
-            Ipv6Header ip = ip6View.wrap(m.ptr(0, Ipv6Header.MIN_LENGTH));
-            source = ip.source();
-            destination = ip.destination();
-            udp = view.wrap(m.ptr(offset, UdpHeader.LENGTH));
+            MemorySegment ip = ipHeader.read(m, 0, Ipv6Header.MIN_LENGTH);
+            sourceHigh = Ipv6Header.sourceHigh(ip);
+            sourceLow = Ipv6Header.sourceLow(ip);
+            destinationHigh = Ipv6Header.destinationHigh(ip);
+            destinationLow = Ipv6Header.destinationLow(ip);
+            udp = udpHeader.read(m, offset, UdpHeader.LENGTH);
         } catch (NoBufferSpaceException e) {
             drop(m, UdpCounter.NO_BUFFERS);
             return;
         }
-        int length = udp.length();
+        int length = UdpHeader.length(udp);
         if (length < UdpHeader.LENGTH || length > ipPayload) {
             drop(m, UdpCounter.BAD_LENGTH); // a length of 0 (a jumbogram's) lands here too: no jumbograms
             return;
         }
-        int sourcePort = udp.sourcePort();
-        int destinationPort = udp.destinationPort();
-        if (udp.checksum() == 0) {
+        int sourcePort = UdpHeader.sourcePort(udp);
+        int destinationPort = UdpHeader.destinationPort(udp);
+        if (UdpHeader.checksum(udp) == 0) {
             drop(m, UdpCounter.NO_CHECKSUM_V6);
             return;
         }
         if (length < ipPayload) {
             m.adj(length - ipPayload);
         }
-        long sum = InternetChecksum.ipv6PseudoHeader(Ipv6Scope.clear(source), Ipv6Scope.clear(destination),
-                IpProtocol.UDP, length) + InternetChecksum.sum(m, offset, length);
+        long plainSourceHigh = Ipv6Scope.clear(sourceHigh);
+        long sum = InternetChecksum.ipv6PseudoHeader(plainSourceHigh, sourceLow, Ipv6Scope.clear(destinationHigh),
+                destinationLow, IpProtocol.UDP, length) + checksums.sum(m, offset, length);
         if (InternetChecksum.fold(sum) != 0xffff) {
             drop(m, UdpCounter.BAD_CHECKSUM);
             return;
         }
-        UdpSocket socket = lookup(destination, Ipv6Address.UNSPECIFIED, destinationPort);
+        UdpSocket socket = lookup6(destinationHigh, destinationLow, destinationPort);
         if (socket == null) {
-            if (destination.isMulticast()) {
+            if (Ipv6Address.isMulticast(destinationHigh)) {
                 drop(m, UdpCounter.NO_PORT_BROADCAST);
                 return;
             }
@@ -268,16 +294,17 @@ public final class Udp {
             m.free();
             return;
         }
-        NetworkInterface zone = Ipv6Scope.isScoped(source) ? host.ipv6().interfaceByIndex(Ipv6Scope.zone(source))
-                : null;
-        deliver(socket, m, offset, new UdpSocket.Datagram(Ipv6Scope.clear(source), sourcePort,
-                Ipv6Scope.clear(destination), destinationPort, zone, m));
-    }
-
-    private void deliver(UdpSocket socket, Mbuf m, int offset, UdpSocket.Datagram datagram) {
+        NetworkInterface zone = Ipv6Scope.isScoped(sourceHigh)
+                ? host.ipv6().interfaceByIndex(Ipv6Scope.zone(sourceHigh)) : null;
         m.adj(offset + UdpHeader.LENGTH);
         m.claim(socketOwner);
-        if (socket.deliver(datagram)) {
+        delivered(m, socket.deliver6(m, plainSourceHigh, sourceLow, sourcePort, Ipv6Scope.clear(destinationHigh),
+                destinationLow, destinationPort, zone));
+    }
+
+    /** Counts a datagram the socket queued, or drops one whose socket was full ({@code udps_fullsock}). */
+    private void delivered(Mbuf m, boolean queued) {
+        if (queued) {
             counters.increment(UdpCounter.DELIVERED);
         } else {
             drop(m, UdpCounter.SOCKET_FULL);

@@ -1,6 +1,5 @@
 package org.jmbuf.net;
 
-import java.util.ArrayDeque;
 import java.util.Objects;
 import org.jmbuf.buf.Mbuf;
 import org.jmbuf.buf.NoBufferSpaceException;
@@ -17,7 +16,11 @@ import org.jmbuf.wire.Ipv6Address;
  * binding an address binds its family only. Received datagrams queue up to
  * {@link #DEFAULT_QUEUE_LIMIT} ({@code so_rcv}); beyond it they are dropped and counted
  * ({@code udps_fullsock}). Runs on the stack's thread: {@link #receive()} returns what has arrived, or
- * null.
+ * null; {@link #receive(Source)} does the same without allocating.
+ *
+ * <p>The queue holds no object per datagram but the payload chain: the addresses, ports and zone of each
+ * are kept in a ring of primitive arrays (and one array of interfaces), which grows by doubling up to the
+ * limit and never shrinks.
  */
 public final class UdpSocket implements AutoCloseable {
     /** Datagrams a socket queues before dropping. */
@@ -60,10 +63,111 @@ public final class UdpSocket implements AutoCloseable {
         }
     }
 
+    /**
+     * Where a datagram taken with {@link #receive(Source)} came from: a holder the caller makes once and
+     * passes to every call, which overwrites it (as {@link java.net.DatagramPacket} is reused). The address
+     * is held as bits, so filling it allocates nothing; {@link #address()} makes a record when one is
+     * wanted. A new holder holds the IPv4 address 0.0.0.0, port 0; a {@code receive} that finds nothing
+     * leaves the holder as it was. Not thread-safe.
+     */
+    public static final class Source {
+        private int version = 4;
+        private long high;
+        private long low;
+        private int port;
+        private NetworkInterface zone;
+
+        /** A holder for {@link #receive(Source)}, holding 0.0.0.0 port 0 until filled. */
+        public Source() {
+        }
+
+        /** The address family: 4 or 6. */
+        public int version() {
+            return version;
+        }
+
+        /**
+         * The IPv4 address, as {@link Ipv4Address#bits()}.
+         *
+         * @throws IllegalStateException if the source is an IPv6 address
+         */
+        public int ipv4Bits() {
+            if (version != 4) {
+                throw new IllegalStateException("not an IPv4 source: " + this);
+            }
+            return (int) low;
+        }
+
+        /**
+         * Bytes 0-7 of the IPv6 address, as {@link Ipv6Address#high()}: plain, no zone inside.
+         *
+         * @throws IllegalStateException if the source is an IPv4 address
+         */
+        public long ipv6High() {
+            ipv6();
+            return high;
+        }
+
+        /**
+         * Bytes 8-15 of the IPv6 address, as {@link Ipv6Address#low()}.
+         *
+         * @throws IllegalStateException if the source is an IPv4 address
+         */
+        public long ipv6Low() {
+            ipv6();
+            return low;
+        }
+
+        private void ipv6() {
+            if (version != 6) {
+                throw new IllegalStateException("not an IPv6 source: " + this);
+            }
+        }
+
+        /** The source port. */
+        public int port() {
+            return port;
+        }
+
+        /** The interface of a scoped IPv6 source (a link-local address), else null: the address's zone. */
+        public NetworkInterface zone() {
+            return zone;
+        }
+
+        /** The address as a record (made by this call), plain: the zone is {@link #zone()}. */
+        public IpAddress address() {
+            return version == 4 ? new Ipv4Address((int) low) : new Ipv6Address(high, low);
+        }
+
+        /** The address as text, with its zone if it has one, and the port: {@code fe80::1%eth0 port 7}. */
+        @Override
+        public String toString() {
+            return address() + (zone == null ? "" : "%" + zone.name()) + " port " + port;
+        }
+
+        void set(int version, long high, long low, int port, NetworkInterface zone) {
+            this.version = version;
+            this.high = high;
+            this.low = low;
+            this.port = port;
+            this.zone = zone;
+        }
+    }
+
     private static final IpAddress[] DUAL_STACK = {Ipv4Address.ANY, Ipv6Address.UNSPECIFIED};
+    /** The ring's first capacity: it doubles from here up to {@link #DEFAULT_QUEUE_LIMIT}. */
+    private static final int FIRST_CAPACITY = 16;
+    /** The words a slot takes in {@link #words}: version and ports, source high and low, destination high and low. */
+    private static final int WORDS = 5;
 
     private final Udp udp;
-    private final ArrayDeque<Datagram> queue = new ArrayDeque<>();
+    /** The queue ({@code so_rcv}): a ring of {@link #count} slots from {@link #head}; null until the first datagram. */
+    private Mbuf[] payloads;
+    /** Slot {@code i}'s words are {@code [WORDS * i, WORDS * i + WORDS)}: see {@link #WORDS}. */
+    private long[] words;
+    private NetworkInterface[] zones;
+    private int head;
+    private int count;
     private IpAddress[] boundAddresses;
     private int localPort;
     private IpAddress remoteAddress;
@@ -169,15 +273,60 @@ public final class UdpSocket implements AutoCloseable {
         return udp.output(payload, source, localPort, address, port);
     }
 
-    /** The oldest received datagram, or null if none is waiting. The caller frees it. */
+    /**
+     * The oldest received datagram, or null if none is waiting. The caller frees it. Makes the record and its
+     * address records; {@link #receive(Source)} takes a datagram without allocating.
+     */
     public Datagram receive() {
         open();
-        return queue.pollFirst();
+        if (count == 0) {
+            return null;
+        }
+        int i = head;
+        long first = words[WORDS * i];
+        IpAddress source = address(first, words[WORDS * i + 1], words[WORDS * i + 2]);
+        IpAddress destination = address(first, words[WORDS * i + 3], words[WORDS * i + 4]);
+        NetworkInterface zone = zones[i];
+        return new Datagram(source, (int) first >>> 16, destination, (int) first & 0xffff, zone, take());
+    }
+
+    /**
+     * Takes the oldest received datagram without allocating ({@code soreceive} into a caller's buffer): returns
+     * its payload, which the caller now owns and must free, and writes its source address, port and zone into
+     * {@code from}, overwriting what the holder held. Returns null, and leaves {@code from} as it was, if no
+     * datagram is waiting. The destination address is not reported: {@link #receive()} gives it.
+     *
+     * @throws IllegalStateException if the socket is closed
+     */
+    public Mbuf receive(Source from) {
+        Objects.requireNonNull(from, "from");
+        open();
+        if (count == 0) {
+            return null;
+        }
+        int i = head;
+        long first = words[WORDS * i];
+        from.set((int) (first >>> 32), words[WORDS * i + 1], words[WORDS * i + 2], (int) first >>> 16, zones[i]);
+        return take();
+    }
+
+    /** Removes the oldest slot and returns its payload. */
+    private Mbuf take() {
+        Mbuf payload = payloads[head];
+        payloads[head] = null;
+        zones[head] = null;
+        head = (head + 1) & (payloads.length - 1);
+        count--;
+        return payload;
+    }
+
+    private static IpAddress address(long first, long high, long low) {
+        return (first >>> 32) == 4 ? new Ipv4Address((int) low) : new Ipv6Address(high, low);
     }
 
     /** Datagrams waiting. */
     public int available() {
-        return queue.size();
+        return count;
     }
 
     /** Datagrams dropped because the queue was full. */
@@ -197,13 +346,64 @@ public final class UdpSocket implements AutoCloseable {
         return Ipv4Address.parse(text);
     }
 
-    boolean deliver(Datagram datagram) {
-        if (queue.size() >= DEFAULT_QUEUE_LIMIT) {
+    /**
+     * Queues an IPv4 datagram, {@code payload} (headers trimmed), from {@code source}:{@code sourcePort} to
+     * {@code destination}:{@code destinationPort} (address bits; the {@code sbappendaddr} of
+     * {@code udp_input}). Returns false, queueing nothing and counting a drop, if the queue is full; the
+     * caller then still owns {@code payload}.
+     */
+    boolean deliver4(Mbuf payload, int source, int sourcePort, int destination, int destinationPort) {
+        return enqueue(payload, 4, 0, Integer.toUnsignedLong(source), sourcePort, 0,
+                Integer.toUnsignedLong(destination), destinationPort, null);
+    }
+
+    /**
+     * Queues an IPv6 datagram as {@link #deliver4} does, its addresses plain (no zone inside) as two halves
+     * each; {@code zone} is the interface of a scoped source, else null.
+     */
+    boolean deliver6(Mbuf payload, long sourceHigh, long sourceLow, int sourcePort, long destinationHigh,
+            long destinationLow, int destinationPort, NetworkInterface zone) {
+        return enqueue(payload, 6, sourceHigh, sourceLow, sourcePort, destinationHigh, destinationLow,
+                destinationPort, zone);
+    }
+
+    private boolean enqueue(Mbuf payload, int version, long sourceHigh, long sourceLow, int sourcePort,
+            long destinationHigh, long destinationLow, int destinationPort, NetworkInterface zone) {
+        if (count >= DEFAULT_QUEUE_LIMIT) {
             drops++;
             return false;
         }
-        queue.addLast(datagram);
+        if (payloads == null || count == payloads.length) {
+            grow();
+        }
+        int i = (head + count) & (payloads.length - 1);
+        payloads[i] = payload;
+        zones[i] = zone;
+        words[WORDS * i] = (long) version << 32 | (long) sourcePort << 16 | destinationPort;
+        words[WORDS * i + 1] = sourceHigh;
+        words[WORDS * i + 2] = sourceLow;
+        words[WORDS * i + 3] = destinationHigh;
+        words[WORDS * i + 4] = destinationLow;
+        count++;
         return true;
+    }
+
+    /** Makes the ring (or doubles it, its slots moved to the front in order); the capacity stays a power of two. */
+    private void grow() {
+        int capacity = payloads == null ? FIRST_CAPACITY : payloads.length * 2;
+        Mbuf[] newPayloads = new Mbuf[capacity];
+        long[] newWords = new long[WORDS * capacity];
+        NetworkInterface[] newZones = new NetworkInterface[capacity];
+        for (int n = 0; n < count; n++) {
+            int i = (head + n) & (payloads.length - 1);
+            newPayloads[n] = payloads[i];
+            newZones[n] = zones[i];
+            System.arraycopy(words, WORDS * i, newWords, WORDS * n, WORDS);
+        }
+        payloads = newPayloads;
+        words = newWords;
+        zones = newZones;
+        head = 0;
     }
 
     /** Unbinds and frees every waiting datagram. */
@@ -216,9 +416,8 @@ public final class UdpSocket implements AutoCloseable {
         if (boundAddresses != null) {
             udp.unbind(boundAddresses, localPort);
         }
-        Datagram d;
-        while ((d = queue.pollFirst()) != null) {
-            d.close();
+        while (count > 0) {
+            take().free();
         }
     }
 

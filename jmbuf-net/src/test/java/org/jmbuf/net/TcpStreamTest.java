@@ -416,6 +416,49 @@ class TcpStreamTest {
     }
 
     @Test
+    void singleByteReadsByTwoThreadsGetEveryByteOnce() throws Exception {
+        Host h = oneHost();
+        TcpServer server = closeLater(TcpServer.listen(h, loop, 7, 4));
+        TcpStream client = closeLater(TcpStream.connect(h, loop, "::1", 7, T));
+        TcpStream peer = server.accept(T);
+        byte[] sent = new byte[3000];
+        for (int i = 0; i < sent.length; i++) {
+            sent[i] = (byte) (i * 7);
+        }
+        peer.getOutputStream().write(sent);
+        peer.shutdownOutput();
+        client.setReadTimeout(T);
+        InputStream in = client.getInputStream();
+        ExecutorService readers = Executors.newFixedThreadPool(2);
+        try {
+            List<Future<int[]>> counts = new ArrayList<>();
+            for (int t = 0; t < 2; t++) {
+                counts.add(readers.submit(() -> {
+                    int[] seen = new int[256];
+                    for (int b = in.read(); b >= 0; b = in.read()) {
+                        seen[b]++;
+                    }
+                    return seen;
+                }));
+            }
+            int[] expected = new int[256];
+            for (byte b : sent) {
+                expected[b & 0xff]++;
+            }
+            int[] seen = new int[256];
+            for (Future<int[]> f : counts) {
+                int[] part = f.get(T.toSeconds(), TimeUnit.SECONDS);
+                for (int i = 0; i < 256; i++) {
+                    seen[i] += part[i];
+                }
+            }
+            assertArrayEquals(expected, seen, "each byte read once, by one of the two readers");
+        } finally {
+            readers.shutdownNow();
+        }
+    }
+
+    @Test
     void resetIsASocketException() throws Exception {
         Host h = oneHost();
         TcpServer server = closeLater(TcpServer.listen(h, loop, 7, 4));

@@ -51,12 +51,37 @@ public final class InternetChecksum {
      * @throws IndexOutOfBoundsException if the range is not inside the chain
      */
     public static long sum(Mbuf m, int offset, int length) {
-        ChainSum state = new ChainSum();
-        m.apply(offset, length, state);
-        return state.sum;
+        return new ChainSum().sum(m, offset, length);
     }
 
-    private static final class ChainSum implements Mbuf.ChunkFunction {
+    /**
+     * A reusable summer of chain ranges ({@code in_cksum} over an mbuf chain): {@link #sum(Mbuf, int, int)}
+     * gives what {@link InternetChecksum#sum(Mbuf, int, int)} gives, with its state kept from call to call
+     * instead of made per call, for an input path that must not allocate. One per thread (it is not
+     * thread-safe); a sum may not be started from inside another.
+     */
+    public static final class ChainSum {
+        private final Pieces pieces = new Pieces();
+
+        /** A summer with no sum in progress. */
+        public ChainSum() {
+        }
+
+        /**
+         * The unfolded sum of {@code [offset, offset + length)} of a chain, read in place.
+         *
+         * @throws IndexOutOfBoundsException if the range is not inside the chain
+         */
+        public long sum(Mbuf m, int offset, int length) {
+            pieces.sum = 0;
+            pieces.position = 0;
+            m.apply(offset, length, pieces);
+            return pieces.sum;
+        }
+    }
+
+    /** The state of one chain sum: the sum so far and the range offset of the next piece. */
+    private static final class Pieces implements Mbuf.ChunkFunction {
         long sum;
         long position;
 
@@ -112,8 +137,18 @@ public final class InternetChecksum {
 
     /** As {@link #ipv6PseudoHeader(MemorySegment, long, long, int, long)} with address values. */
     public static long ipv6PseudoHeader(Ipv6Address source, Ipv6Address destination, int nextHeader, long length) {
-        return wordSum(source.high()) + wordSum(source.low()) + wordSum(destination.high())
-                + wordSum(destination.low()) + (length >>> 16) + (length & 0xffff) + nextHeader;
+        return ipv6PseudoHeader(source.high(), source.low(), destination.high(), destination.low(), nextHeader,
+                length);
+    }
+
+    /**
+     * As {@link #ipv6PseudoHeader(MemorySegment, long, long, int, long)} with each address as its two halves
+     * ({@link Ipv6Address#high()}, {@link Ipv6Address#low()}), so no record is needed.
+     */
+    public static long ipv6PseudoHeader(long sourceHigh, long sourceLow, long destinationHigh, long destinationLow,
+            int nextHeader, long length) {
+        return wordSum(sourceHigh) + wordSum(sourceLow) + wordSum(destinationHigh) + wordSum(destinationLow)
+                + (length >>> 16) + (length & 0xffff) + nextHeader;
     }
 
     private static long wordSum(long v) {

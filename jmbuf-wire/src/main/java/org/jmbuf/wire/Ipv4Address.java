@@ -50,6 +50,11 @@ public record Ipv4Address(int bits) implements IpAddress, Comparable<Ipv4Address
 
     /** 224.0.0.0/4. */
     public boolean isMulticast() {
+        return isMulticast(bits);
+    }
+
+    /** Whether the address {@code bits} is in 224.0.0.0/4 ({@code IN_MULTICAST}); no record needed. */
+    public static boolean isMulticast(int bits) {
         return (bits >>> 28) == 0xe;
     }
 
@@ -75,13 +80,23 @@ public record Ipv4Address(int bits) implements IpAddress, Comparable<Ipv4Address
 
     /** 127.0.0.0/8. */
     public boolean isLoopback() {
+        return isLoopback(bits);
+    }
+
+    /** Whether the address {@code bits} is in 127.0.0.0/8 ({@code IN_LOOPBACK}); no record needed. */
+    public static boolean isLoopback(int bits) {
         return (bits >>> 24) == 127;
     }
 
     /** Whether this address is in {@code network}/{@code prefixLength}. */
     public boolean isIn(Ipv4Address network, int prefixLength) {
+        return isIn(bits, network.bits, prefixLength);
+    }
+
+    /** Whether the address {@code bits} is in {@code network}/{@code prefixLength}; no record needed. */
+    public static boolean isIn(int bits, int network, int prefixLength) {
         int mask = prefixLength == 0 ? 0 : -1 << (32 - prefixLength);
-        return (bits & mask) == (network.bits & mask);
+        return (bits & mask) == (network & mask);
     }
 
     @Override

@@ -22,6 +22,12 @@ import java.lang.foreign.MemorySegment;
  * total length is sane or the checksum is right is for the input routine to decide and count. Setters
  * throw {@link IllegalArgumentException} on a read-only view ({@link org.jmbuf.buf.Mbuf#ptr}).
  * A view is a flyweight: {@link #wrap(MemorySegment)} re-points it without allocating.
+ *
+ * <p>The static accessors ({@link #totalLength(MemorySegment)}, {@link #sourceBits(MemorySegment)}, ...)
+ * read the same fields from a segment that starts with a header, with no view object: an input routine
+ * reads what it needs from the segment {@link org.jmbuf.buf.Mbuf#ptr} returned into {@code int} locals, so
+ * the segment never reaches the heap (a segment stored into a long-lived view's field escapes, and escape
+ * analysis cannot remove it). They check nothing beyond the segment's own bounds.
  */
 public final class Ipv4Header {
     /** The fixed header length. */
@@ -138,7 +144,12 @@ public final class Ipv4Header {
     }
 
     public int totalLength() {
-        return Bytes.u16(bytes, Field.TOTAL_LENGTH);
+        return totalLength(bytes);
+    }
+
+    /** The total length field of the header at the start of {@code h} ({@code ip_len}). */
+    public static int totalLength(MemorySegment h) {
+        return Bytes.u16(h, Field.TOTAL_LENGTH);
     }
 
     public int identification() {
@@ -147,7 +158,17 @@ public final class Ipv4Header {
 
     /** The flags and fragment offset word ({@code ip_off}): {@link #DONT_FRAGMENT}, {@link #MORE_FRAGMENTS}, offset. */
     public int flagsAndFragmentOffset() {
-        return Bytes.u16(bytes, Field.FLAGS_FRAGMENT_OFFSET);
+        return flagsAndFragmentOffset(bytes);
+    }
+
+    /** The flags and fragment offset word ({@code ip_off}) of the header at the start of {@code h}. */
+    public static int flagsAndFragmentOffset(MemorySegment h) {
+        return Bytes.u16(h, Field.FLAGS_FRAGMENT_OFFSET);
+    }
+
+    /** Whether the header at the start of {@code h} is a fragment: More Fragments set or a non-zero offset. */
+    public static boolean isFragment(MemorySegment h) {
+        return (flagsAndFragmentOffset(h) & (MORE_FRAGMENTS | FRAGMENT_OFFSET_MASK)) != 0;
     }
 
     public boolean dontFragment() {
@@ -185,12 +206,22 @@ public final class Ipv4Header {
 
     /** The source address bits, without allocating. */
     public int sourceBits() {
-        return Bytes.u32(bytes, Field.SOURCE);
+        return sourceBits(bytes);
     }
 
     /** The destination address bits, without allocating. */
     public int destinationBits() {
-        return Bytes.u32(bytes, Field.DESTINATION);
+        return destinationBits(bytes);
+    }
+
+    /** The source address bits ({@code ip_src}) of the header at the start of {@code h}. */
+    public static int sourceBits(MemorySegment h) {
+        return Bytes.u32(h, Field.SOURCE);
+    }
+
+    /** The destination address bits ({@code ip_dst}) of the header at the start of {@code h}. */
+    public static int destinationBits(MemorySegment h) {
+        return Bytes.u32(h, Field.DESTINATION);
     }
 
     /** The options area, {@code [20, headerLength())}; a view of the same bytes. */
@@ -200,7 +231,17 @@ public final class Ipv4Header {
 
     /** Whether the header checksum over {@code headerLength()} bytes is right. */
     public boolean isChecksumValid() {
-        return InternetChecksum.fold(InternetChecksum.sum(bytes, 0, headerLength())) == 0xffff;
+        return isChecksumValid(bytes);
+    }
+
+    /**
+     * Whether the checksum of the header at the start of {@code h}, over its IHL, is right.
+     *
+     * @throws IndexOutOfBoundsException if {@code h} is shorter than the IHL says
+     */
+    public static boolean isChecksumValid(MemorySegment h) {
+        int headerLength = (Bytes.u8(h, Field.VERSION_IHL) & 0xf) * 4;
+        return InternetChecksum.fold(InternetChecksum.sum(h, 0, headerLength)) == 0xffff;
     }
 
     /** Sets version 4 and the header length in bytes (a multiple of 4, 20 to 60). */
@@ -260,9 +301,20 @@ public final class Ipv4Header {
 
     /** Computes the header checksum over {@code headerLength()} bytes and stores it. */
     public Ipv4Header fillChecksum() {
-        setChecksum(0);
-        setChecksum(InternetChecksum.checksum(bytes, 0, headerLength()));
+        fillChecksum(bytes);
         return this;
+    }
+
+    /**
+     * Computes the checksum of the header at the start of {@code h}, over its IHL, and stores it.
+     *
+     * @throws IndexOutOfBoundsException if {@code h} is shorter than the IHL says
+     * @throws IllegalArgumentException  if {@code h} is read-only
+     */
+    public static void fillChecksum(MemorySegment h) {
+        int headerLength = (Bytes.u8(h, Field.VERSION_IHL) & 0xf) * 4;
+        Bytes.setU16(h, Field.CHECKSUM, 0);
+        Bytes.setU16(h, Field.CHECKSUM, InternetChecksum.checksum(h, 0, headerLength));
     }
 
     @Override

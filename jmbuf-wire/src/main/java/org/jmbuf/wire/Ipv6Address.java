@@ -107,11 +107,21 @@ public record Ipv6Address(long high, long low) implements IpAddress {
 
     /** ff00::/8. */
     public boolean isMulticast() {
+        return isMulticast(high);
+    }
+
+    /** Whether the address whose bytes 0-7 are {@code high} is in ff00::/8; no record needed. */
+    public static boolean isMulticast(long high) {
         return (high >>> 56) == 0xff;
     }
 
     /** fe80::/10. */
     public boolean isLinkLocal() {
+        return isLinkLocal(high);
+    }
+
+    /** Whether the address whose bytes 0-7 are {@code high} is in fe80::/10; no record needed. */
+    public static boolean isLinkLocal(long high) {
         return (high >>> 54) == (0xfe80L >>> 6);
     }
 
@@ -132,6 +142,11 @@ public record Ipv6Address(long high, long low) implements IpAddress {
 
     /** ::1. */
     public boolean isLoopback() {
+        return isLoopback(high, low);
+    }
+
+    /** Whether the address {@code high}:{@code low} is ::1; no record needed. */
+    public static boolean isLoopback(long high, long low) {
         return high == 0 && low == 1;
     }
 
@@ -147,6 +162,11 @@ public record Ipv6Address(long high, long low) implements IpAddress {
 
     /** Whether this address is in {@code prefix}/{@code prefixLength}. */
     public boolean isIn(Ipv6Address prefix, int prefixLength) {
+        return isIn(high, low, prefix, prefixLength);
+    }
+
+    /** Whether the address {@code high}:{@code low} is in {@code prefix}/{@code prefixLength}; no record needed. */
+    public static boolean isIn(long high, long low, Ipv6Address prefix, int prefixLength) {
         if (prefixLength <= 64) {
             long mask = prefixLength == 0 ? 0 : -1L << (64 - prefixLength);
             return (high & mask) == (prefix.high & mask);

@@ -24,6 +24,12 @@ import java.lang.foreign.MemorySegment;
  * decide and count. Setters throw {@link IllegalArgumentException} on a read-only view
  * ({@link org.jmbuf.buf.Mbuf#ptr}). A view is a flyweight: {@link #wrap(MemorySegment)} re-points it
  * without allocating.
+ *
+ * <p>The static accessors ({@link #payloadLength(MemorySegment)}, {@link #sourceHigh(MemorySegment)}, ...)
+ * read the same fields from a segment that starts with a header, with no view object and the addresses as
+ * their two 64-bit halves ({@link Ipv6Address#high()}, {@link Ipv6Address#low()}), for input routines that
+ * keep the segment {@link org.jmbuf.buf.Mbuf#ptr} returned in a local so that it never reaches the heap
+ * (see {@link Ipv4Header}). They check nothing beyond the segment's own bounds.
  */
 public final class Ipv6Header {
     /** The header length: the fixed header has no options (they are extension headers). */
@@ -90,7 +96,12 @@ public final class Ipv6Header {
     }
 
     public int version() {
-        return Bytes.u8(bytes, Field.VERSION_CLASS_FLOW) >>> 4;
+        return version(bytes);
+    }
+
+    /** The version of the header at the start of {@code h} (6 for a sane one). */
+    public static int version(MemorySegment h) {
+        return Bytes.u8(h, Field.VERSION_CLASS_FLOW) >>> 4;
     }
 
     /** The traffic class byte: DSCP in the top six bits, ECN in the bottom two. */
@@ -108,7 +119,12 @@ public final class Ipv6Header {
      * (RFC 2675).
      */
     public int payloadLength() {
-        return Bytes.u16(bytes, Field.PAYLOAD_LENGTH);
+        return payloadLength(bytes);
+    }
+
+    /** The payload length ({@code ip6_plen}) of the header at the start of {@code h}. */
+    public static int payloadLength(MemorySegment h) {
+        return Bytes.u16(h, Field.PAYLOAD_LENGTH);
     }
 
     /** The type of the header that follows: an extension header or an upper layer ({@link IpProtocol}). */
@@ -117,7 +133,12 @@ public final class Ipv6Header {
     }
 
     public int hopLimit() {
-        return Bytes.u8(bytes, Field.HOP_LIMIT);
+        return hopLimit(bytes);
+    }
+
+    /** The hop limit ({@code ip6_hlim}) of the header at the start of {@code h}. */
+    public static int hopLimit(MemorySegment h) {
+        return Bytes.u8(h, Field.HOP_LIMIT);
     }
 
     public Ipv6Address source() {
@@ -126,6 +147,26 @@ public final class Ipv6Header {
 
     public Ipv6Address destination() {
         return Ipv6Address.read(bytes, Field.DESTINATION);
+    }
+
+    /** Bytes 0-7 of the source address ({@code ip6_src}) of the header at the start of {@code h}. */
+    public static long sourceHigh(MemorySegment h) {
+        return Bytes.u64(h, Field.SOURCE);
+    }
+
+    /** Bytes 8-15 of the source address of the header at the start of {@code h}. */
+    public static long sourceLow(MemorySegment h) {
+        return Bytes.u64(h, Field.SOURCE + 8);
+    }
+
+    /** Bytes 0-7 of the destination address ({@code ip6_dst}) of the header at the start of {@code h}. */
+    public static long destinationHigh(MemorySegment h) {
+        return Bytes.u64(h, Field.DESTINATION);
+    }
+
+    /** Bytes 8-15 of the destination address of the header at the start of {@code h}. */
+    public static long destinationLow(MemorySegment h) {
+        return Bytes.u64(h, Field.DESTINATION + 8);
     }
 
     /**

@@ -21,6 +21,11 @@ import java.lang.foreign.MemorySegment;
  * exactly the datagram (over a chain, use {@link InternetChecksum#sum(org.jmbuf.buf.Mbuf, int, int)}).
  * Setters throw {@link IllegalArgumentException} on a read-only view. A view is a flyweight:
  * {@link #wrap(MemorySegment)} re-points it without allocating.
+ *
+ * <p>The static accessors ({@link #sourcePort(MemorySegment)}, ...) read the same fields from a segment
+ * that starts with a header, with no view object, for input routines that keep the segment
+ * {@link org.jmbuf.buf.Mbuf#ptr} returned in a local so that it never reaches the heap (see
+ * {@link Ipv4Header}). They check nothing beyond the segment's own bounds.
  */
 public final class UdpHeader {
     /** The header length. */
@@ -72,21 +77,41 @@ public final class UdpHeader {
     }
 
     public int sourcePort() {
-        return Bytes.u16(bytes, Field.SOURCE_PORT);
+        return sourcePort(bytes);
     }
 
     public int destinationPort() {
-        return Bytes.u16(bytes, Field.DESTINATION_PORT);
+        return destinationPort(bytes);
     }
 
     /** The length field: header and data in bytes (0 in an IPv6 jumbogram, RFC 2675 §4). */
     public int length() {
-        return Bytes.u16(bytes, Field.LENGTH);
+        return length(bytes);
     }
 
     /** The checksum field; 0 over IPv4 means the sender computed none. */
     public int checksum() {
-        return Bytes.u16(bytes, Field.CHECKSUM);
+        return checksum(bytes);
+    }
+
+    /** The source port ({@code uh_sport}) of the header at the start of {@code h}. */
+    public static int sourcePort(MemorySegment h) {
+        return Bytes.u16(h, Field.SOURCE_PORT);
+    }
+
+    /** The destination port ({@code uh_dport}) of the header at the start of {@code h}. */
+    public static int destinationPort(MemorySegment h) {
+        return Bytes.u16(h, Field.DESTINATION_PORT);
+    }
+
+    /** The length field ({@code uh_ulen}) of the header at the start of {@code h}. */
+    public static int length(MemorySegment h) {
+        return Bytes.u16(h, Field.LENGTH);
+    }
+
+    /** The checksum field ({@code uh_sum}) of the header at the start of {@code h}. */
+    public static int checksum(MemorySegment h) {
+        return Bytes.u16(h, Field.CHECKSUM);
     }
 
     /** What follows the header, to the end of the view (not cut to {@link #length()}); a view of the same bytes. */

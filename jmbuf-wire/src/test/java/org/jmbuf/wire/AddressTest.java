@@ -1,6 +1,7 @@
 package org.jmbuf.wire;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -53,5 +54,33 @@ class AddressTest {
         assertTrue(Ipv6Address.parse("fe80::1").isLinkLocal());
         assertTrue(Ipv6Address.parse("ff02::1").isLinkScopeMulticast());
         assertTrue(Ipv6Address.parse("2001:db8::1:2").isIn(Ipv6Address.parse("2001:db8::"), 32));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"224.0.0.1", "239.255.255.255", "127.0.0.1", "127.255.0.9", "192.0.2.1", "0.0.0.0", "255.255.255.255"})
+    void ipv4PredicatesOnBitsAgreeWithTheRecord(String text) {
+        Ipv4Address a = Ipv4Address.parse(text);
+        assertEquals(a.isMulticast(), Ipv4Address.isMulticast(a.bits()));
+        assertEquals(a.isLoopback(), Ipv4Address.isLoopback(a.bits()));
+        for (int prefixLength : new int[] {0, 1, 8, 24, 31, 32}) {
+            Ipv4Address network = Ipv4Address.parse("192.0.2.0");
+            assertEquals(a.isIn(network, prefixLength), Ipv4Address.isIn(a.bits(), network.bits(), prefixLength));
+        }
+        int network = Ipv4Address.parse("192.0.2.0").bits();
+        assertTrue(Ipv4Address.isIn(Ipv4Address.parse("192.0.2.77").bits(), network, 24));
+        assertFalse(Ipv4Address.isIn(Ipv4Address.parse("192.0.3.77").bits(), network, 24));
+    }
+
+    @ParameterizedTest
+    @CsvSource({"ff02::1", "fe80::1", "febf::1", "fec0::1", "::1", "::", "2001:db8::1"})
+    void ipv6PredicatesOnHalvesAgreeWithTheRecord(String text) {
+        Ipv6Address a = Ipv6Address.parse(text);
+        assertEquals(a.isMulticast(), Ipv6Address.isMulticast(a.high()));
+        assertEquals(a.isLinkLocal(), Ipv6Address.isLinkLocal(a.high()));
+        assertEquals(a.isLoopback(), Ipv6Address.isLoopback(a.high(), a.low()));
+        for (int prefixLength : new int[] {0, 10, 32, 64, 96, 128}) {
+            Ipv6Address prefix = Ipv6Address.parse("2001:db8::");
+            assertEquals(a.isIn(prefix, prefixLength), Ipv6Address.isIn(a.high(), a.low(), prefix, prefixLength));
+        }
     }
 }

@@ -69,6 +69,11 @@ class InternetChecksumTest {
             int from = Math.min(start, data.length);
             int len = data.length - from;
             assertEquals(reference(data, from, len), InternetChecksum.finish(InternetChecksum.sum(m, from, len)));
+            InternetChecksum.ChainSum reused = new InternetChecksum.ChainSum();
+            for (int i = 0; i < 2; i++) { // no state carried from one sum to the next
+                assertEquals(reference(data, from, len), InternetChecksum.finish(reused.sum(m, from, len)));
+                assertEquals(reference(data, 0, a), InternetChecksum.finish(reused.sum(m, 0, a)));
+            }
         }
     }
 
@@ -97,5 +102,7 @@ class InternetChecksumTest {
         dst.write(header, 24);
         assertEquals(InternetChecksum.fold(InternetChecksum.ipv6PseudoHeader(src, dst, 58, 70000)),
                 InternetChecksum.fold(InternetChecksum.ipv6PseudoHeader(header, 8, 24, 58, 70000)));
+        assertEquals(InternetChecksum.ipv6PseudoHeader(src, dst, 58, 70000),
+                InternetChecksum.ipv6PseudoHeader(src.high(), src.low(), dst.high(), dst.low(), 58, 70000));
     }
 }

@@ -30,6 +30,32 @@ class Ipv4HeaderTest {
     }
 
     @Test
+    void staticAccessorsReadTheSameFieldsWithoutAView() {
+        MemorySegment h = MemorySegment.ofArray(WITH_RECORD_ROUTE);
+        Ipv4Header ip = Ipv4Header.of(h);
+        assertEquals(ip.totalLength(), Ipv4Header.totalLength(h));
+        assertEquals(ip.flagsAndFragmentOffset(), Ipv4Header.flagsAndFragmentOffset(h));
+        assertEquals(ip.sourceBits(), Ipv4Header.sourceBits(h));
+        assertEquals(ip.destinationBits(), Ipv4Header.destinationBits(h));
+        assertEquals(Ipv4Address.parse("192.0.2.1").bits(), Ipv4Header.sourceBits(h));
+        assertFalse(Ipv4Header.isFragment(h), "DF alone");
+        byte[] header = WITH_RECORD_ROUTE.clone();
+        MemorySegment writable = MemorySegment.ofArray(header);
+        Ipv4Header.fillChecksum(writable);
+        assertTrue(Ipv4Header.isChecksumValid(writable));
+        int checksum = Ipv4Header.of(writable).checksum();
+        assertEquals(checksum, Ipv4Header.of(writable).fillChecksum().checksum(), "the view computes the same");
+        header[8]++;
+        assertFalse(Ipv4Header.isChecksumValid(writable));
+        Ipv4Header.of(writable).setFlagsAndFragmentOffset(Ipv4Header.MORE_FRAGMENTS);
+        assertTrue(Ipv4Header.isFragment(writable));
+        Ipv4Header.of(writable).setFlagsAndFragmentOffset(Ipv4Header.DONT_FRAGMENT | 1);
+        assertTrue(Ipv4Header.isFragment(writable), "a non-zero offset");
+        assertThrows(IndexOutOfBoundsException.class,
+                () -> Ipv4Header.isChecksumValid(writable.asSlice(0, 40)), "IHL 60 past the segment");
+    }
+
+    @Test
     void truncatedAtEveryLengthIsRejectedCleanly() {
         for (int n = 0; n < WITH_RECORD_ROUTE.length; n++) {
             MemorySegment cut = MemorySegment.ofArray(WITH_RECORD_ROUTE).asSlice(0, n);

@@ -28,6 +28,17 @@ class Ipv6HeaderTest {
     }
 
     @Test
+    void staticAccessorsReadTheSameFieldsWithoutAView() {
+        MemorySegment h = MemorySegment.ofArray(HEADER);
+        Ipv6Header ip = Ipv6Header.of(h);
+        assertEquals(6, Ipv6Header.version(h));
+        assertEquals(8, Ipv6Header.payloadLength(h));
+        assertEquals(255, Ipv6Header.hopLimit(h));
+        assertEquals(ip.source(), new Ipv6Address(Ipv6Header.sourceHigh(h), Ipv6Header.sourceLow(h)));
+        assertEquals(ip.destination(), new Ipv6Address(Ipv6Header.destinationHigh(h), Ipv6Header.destinationLow(h)));
+    }
+
+    @Test
     void truncatedAtEveryLengthIsRejectedCleanly() {
         assertRejectedBelow(HEADER, Ipv6Header.MIN_LENGTH, Ipv6Header::of, n -> 0);
     }

@@ -32,6 +32,15 @@ class UdpHeaderTest {
     }
 
     @Test
+    void staticAccessorsReadTheSameFieldsWithoutAView() {
+        MemorySegment h = MemorySegment.ofArray(DATAGRAM);
+        assertEquals(54321, UdpHeader.sourcePort(h));
+        assertEquals(53, UdpHeader.destinationPort(h));
+        assertEquals(28, UdpHeader.length(h));
+        assertEquals(0xda76, UdpHeader.checksum(h));
+    }
+
+    @Test
     void truncatedAtEveryLengthIsRejectedCleanly() {
         assertRejectedBelow(DATAGRAM, UdpHeader.LENGTH, UdpHeader::of, n -> 0);
     }
