@@ -71,7 +71,7 @@ public class StackBench {
         /** Builds the host with {@code tun0} at 198.51.100.1/24, and 2001:db8::1/64 once it is preferred. */
         void build(boolean ipv6) {
             arena = Arena.ofShared();
-            simulation = new Simulation(MbufPool.shared(), 1);
+            simulation = new Simulation(Packets.POOL, 1);
             host = simulation.host("bench");
             tun = host.attach(new RawIpInterface("tun0", 1500, this::discard));
             host.addIpv4(tun, US4, 24);
@@ -94,7 +94,7 @@ public class StackBench {
         /** Read-only external storage holding {@code bytes}, as a zero-copy driver would hand it over. */
         Mbuf template(byte[] bytes) {
             MemorySegment storage = arena.allocate(bytes.length, 64).copyFrom(MemorySegment.ofArray(bytes));
-            return MbufPool.shared().wrap(storage, false, null);
+            return Packets.POOL.wrap(storage, false, null);
         }
 
         void close() {

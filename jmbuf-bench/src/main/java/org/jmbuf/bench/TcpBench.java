@@ -49,7 +49,7 @@ public class TcpBench {
     @Param({"IPV4", "IPV6"})
     public String family;
 
-    private final MbufPool pool = MbufPool.shared();
+    private final MbufPool pool = Packets.POOL;
     private final ManualClock clock = new ManualClock();
     private final Timers timers = new Timers(clock);
     private final byte[] chunk = Packets.data(64 * 1024);

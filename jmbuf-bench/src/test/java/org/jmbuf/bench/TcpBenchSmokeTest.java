@@ -2,7 +2,6 @@ package org.jmbuf.bench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import org.jmbuf.buf.MbufPool;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -27,7 +26,7 @@ class TcpBenchSmokeTest {
     }
 
     private static long inUse() {
-        var stats = MbufPool.shared().stats();
+        var stats = Packets.POOL.stats();
         return stats.segmentsInUse() + stats.clustersInUse();
     }
 }

@@ -8,12 +8,12 @@ import org.jmbuf.buf.NoBufferSpaceException;
  * A header read off a chain into memory the protocol keeps ({@code m_copydata} into a header buffer), for
  * the input routines, which must not allocate per packet.
  *
- * <p>Why not {@link Mbuf#ptr}: it returns a new view per call (40 bytes), and the JIT cannot remove it,
- * because {@code Mbuf.contiguous}, which makes the view, compiles into more code than a caller may inline
- * ({@code -XX:+PrintInlining}: "already compiled into a big method"), so the view leaves it as a real
- * object whatever the caller does with it. A copy of the few header bytes into this scratch segment costs
- * no allocation, whatever the JIT decides; the fields are then read with the header classes' static
- * accessors ({@link org.jmbuf.wire.Ipv4Header#sourceBits(MemorySegment)}, ...).
+ * <p>Why a copy rather than the view {@link Mbuf#ptr} returns: that view costs nothing only when escape
+ * analysis removes it, which needs the caller to keep it in a local and the JIT to inline every method it
+ * is passed to; the input routines are large, and some keep a header view in a field, so the view would be
+ * a real object on many paths. A copy of a few header bytes allocates nothing whatever the JIT decides, and
+ * gives a writable header to routines that change it and write it back with {@link Mbuf#copyBackCow}
+ * (forwarding).
  *
  * <p>The copy is taken after the same pull-up the routines always did: a range that straddles segments is
  * first made contiguous with {@link Mbuf#ptr} (which may copy, and may find the pool empty), so the chain
