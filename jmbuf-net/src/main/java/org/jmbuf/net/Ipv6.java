@@ -514,6 +514,7 @@ public final class Ipv6 {
         try {
             input(in.start(ifp, m), fromLoopback, destinationHigh, destinationLow);
         } finally {
+            in.m = null; // consumed: the idle state keeps no chain reachable
             idle = in;
         }
     }
