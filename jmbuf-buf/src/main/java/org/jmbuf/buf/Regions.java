@@ -22,6 +22,13 @@ final class Regions {
     private int[] starts = EMPTY;
     private int[] ends = EMPTY;
     private int count;
+    /**
+     * The first region, {@code starts[0]} and {@code ends[0]}, copied into fields by {@link #firstChanged()}
+     * after every change, so that {@link #covers}'s usual case reads two fields and no array; an empty range
+     * (it contains nothing) when there is no region.
+     */
+    private int firstStart;
+    private int firstEnd = Integer.MIN_VALUE;
 
     int count() {
         return count;
@@ -42,6 +49,13 @@ final class Regions {
     /** Removes every region, keeping the arrays for the next chain that reuses this set. */
     void clear() {
         count = 0;
+        firstChanged();
+    }
+
+    /** Copies the first region into {@link #firstStart} and {@link #firstEnd}; every change ends with it. */
+    private void firstChanged() {
+        firstStart = count > 0 ? starts[0] : 0;
+        firstEnd = count > 0 ? ends[0] : Integer.MIN_VALUE;
     }
 
     /** Index of the first region that ends after {@code position}. */
@@ -61,7 +75,7 @@ final class Regions {
 
     /** True if one region contains all of {@code [from, to)} (so the range is contiguous already). */
     boolean covers(int from, int to) {
-        if (count > 0 && starts[0] <= from && to <= ends[0]) {
+        if (firstStart <= from && to <= firstEnd) {
             return true; // the first region: a packet's outermost header, the usual case
         }
         int i = firstEndingAfter(from);
@@ -116,6 +130,7 @@ final class Regions {
         }
         starts[first] = from;
         ends[first] = to;
+        firstChanged();
     }
 
     /** Moves every region by {@code delta} (prepend). */
@@ -127,6 +142,7 @@ final class Regions {
             starts[i] += delta;
             ends[i] += delta;
         }
+        firstChanged();
     }
 
     /** Removes the first {@code n} bytes: regions move down by n, are clipped at 0, or vanish. */
@@ -145,6 +161,7 @@ final class Regions {
             }
         }
         count = out;
+        firstChanged();
     }
 
     /** Keeps only bytes below {@code newLength}: regions are clipped there or vanish. */
@@ -162,6 +179,7 @@ final class Regions {
             }
         }
         count = out;
+        firstChanged();
     }
 
     /**

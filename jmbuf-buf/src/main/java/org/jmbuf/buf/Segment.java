@@ -27,6 +27,11 @@ final class Segment {
     final MbufPool pool;
     private final Storage inline;
     private Storage storage;
+    /**
+     * {@code storage.readOnlyMemory()}, kept beside {@link #storage} so that a read-only view ({@link Mbuf#ptr}'s
+     * hot path) is one load from the segment instead of two.
+     */
+    private MemorySegment readOnlyMemory;
     int offset;
     int length;
     Segment next;
@@ -44,6 +49,7 @@ final class Segment {
         this.pool = pool;
         this.inline = new Storage(Storage.Kind.INTERNAL, pool, inlineArea, true, null);
         this.storage = inline;
+        this.readOnlyMemory = inline.readOnlyMemory();
     }
 
     Storage storage() {
@@ -57,6 +63,7 @@ final class Segment {
     /** Points this (fresh) segment at shared storage; the caller has already taken the reference. */
     void attach(Storage shared, int offset, int length) {
         this.storage = shared;
+        this.readOnlyMemory = shared.readOnlyMemory();
         this.offset = offset;
         this.length = length;
     }
@@ -64,6 +71,7 @@ final class Segment {
     /** Back to inline storage, empty; used when a segment is recycled. */
     void resetToInline() {
         storage = inline;
+        readOnlyMemory = inline.readOnlyMemory();
         offset = 0;
         length = 0;
         next = null;
@@ -92,7 +100,7 @@ final class Segment {
 
     /** As {@link #raw}, but always read-only (one slice of the storage's read-only twin, no second view). */
     MemorySegment rawReadOnly(int from, int len) {
-        return storage.readOnlyMemory().asSlice(offset + from, len);
+        return readOnlyMemory.asSlice(offset + from, len);
     }
 
     /**
