@@ -30,11 +30,13 @@ import java.util.function.Supplier;
  */
 final class ItemPool<T> {
     private static final int MAGAZINE = 32;
+    /** Where a magazine's items start in its array, after the padding ({@link Padding}). */
+    private static final int FIRST = Padding.REFERENCE_SLOTS;
     private static final VarHandle TAKEN;
 
     static {
         try {
-            TAKEN = MethodHandles.lookup().findVarHandle(Magazine.class, "taken", long.class);
+            TAKEN = MethodHandles.lookup().findVarHandle(MagazineFields.class, "taken", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -50,9 +52,13 @@ final class ItemPool<T> {
     private long retiredAllocations;
     private volatile int lowWater;
 
-    /** One thread's cache of idle items, and how many items that thread has taken. */
-    static final class Magazine {
-        final Object[] items = new Object[MAGAZINE];
+    /**
+     * One thread's cache of idle items, and how many items that thread has taken: the fields of a
+     * {@link Magazine}, after the padding that keeps them off the line of whatever lies before it.
+     */
+    abstract static class MagazineFields extends Padding {
+        /** The idle items, at {@code items[FIRST]} to {@code items[FIRST + count - 1]}, with padding either side. */
+        final Object[] items = new Object[FIRST + MAGAZINE + Padding.REFERENCE_SLOTS];
         final WeakReference<Thread> owner = new WeakReference<>(Thread.currentThread());
         int count;
         /** Items taken through this magazine; written by its thread only, read by any through {@link #TAKEN}. */
@@ -63,6 +69,12 @@ final class ItemPool<T> {
             Thread thread = owner.get();
             return thread == null || !thread.isAlive();
         }
+    }
+
+    /** A {@link MagazineFields} with padding after its fields too: its thread writes them on every get and put. */
+    static final class Magazine extends MagazineFields {
+        @SuppressWarnings("unused")
+        private long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
     }
 
     ItemPool(Supplier<T> factory, int lowWater) {
@@ -81,8 +93,8 @@ final class ItemPool<T> {
         }
         if (magazine.count > 0) {
             @SuppressWarnings("unchecked")
-            T item = (T) magazine.items[--magazine.count];
-            magazine.items[magazine.count] = null;
+            T item = (T) magazine.items[FIRST + --magazine.count];
+            magazine.items[FIRST + magazine.count] = null;
             return item;
         }
         created.incrementAndGet();
@@ -94,7 +106,7 @@ final class ItemPool<T> {
         if (magazine.count == MAGAZINE) {
             spill(magazine);
         }
-        magazine.items[magazine.count++] = item;
+        magazine.items[FIRST + magazine.count++] = item;
     }
 
     /**
@@ -110,9 +122,9 @@ final class ItemPool<T> {
                 if (m.isOrphaned()) {
                     for (int j = 0; j < m.count; j++) {
                         @SuppressWarnings("unchecked")
-                        T item = (T) m.items[j];
+                        T item = (T) m.items[FIRST + j];
                         depot.push(item);
-                        m.items[j] = null;
+                        m.items[FIRST + j] = null;
                     }
                     m.count = 0;
                     retiredAllocations += (long) TAKEN.getOpaque(m);
@@ -130,7 +142,7 @@ final class ItemPool<T> {
         depotLock.lock();
         try {
             while (magazine.count < MAGAZINE / 2 && !depot.isEmpty()) {
-                magazine.items[magazine.count++] = depot.pop();
+                magazine.items[FIRST + magazine.count++] = depot.pop();
             }
         } finally {
             depotLock.unlock();
@@ -142,8 +154,8 @@ final class ItemPool<T> {
         try {
             while (magazine.count > MAGAZINE / 2) {
                 @SuppressWarnings("unchecked")
-                T item = (T) magazine.items[--magazine.count];
-                magazine.items[magazine.count] = null;
+                T item = (T) magazine.items[FIRST + --magazine.count];
+                magazine.items[FIRST + magazine.count] = null;
                 depot.push(item);
             }
         } finally {

@@ -128,7 +128,7 @@ public final class Mbuf implements AutoCloseable {
      * field as a new handle's.
      */
     void reuse(Segment chain, boolean packet) {
-        assert dead && regions == Regions.NONE;
+        assert dead && regions.isEmpty();
         dead = false;
         receivingInterface = 0;
         checksumFlags = 0;
@@ -137,6 +137,15 @@ public final class Mbuf implements AutoCloseable {
         packetFlags = 0;
         owner = null;
         start(chain, packet);
+    }
+
+    /**
+     * A freed handle that its pool keeps for reuse keeps the region set of its last chain too, {@code cleared},
+     * so that its next chain's first region needs no look-up in the pool.
+     */
+    void keepRegions(Regions cleared) {
+        assert dead && cleared.isEmpty();
+        regions = cleared;
     }
 
     private void start(Segment chain, boolean packet) {

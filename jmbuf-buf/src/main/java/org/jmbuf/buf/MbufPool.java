@@ -19,7 +19,6 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.function.LongPredicate;
 
 /**
@@ -108,7 +107,6 @@ public final class MbufPool {
     private final AtomicLong failures = new AtomicLong();
     private final AtomicLong drains = new AtomicLong();
     private final AtomicLong limitWarnings = new AtomicLong();
-    private final LongAdder bytesCopied = new LongAdder();
     private final AtomicInteger externalInUse = new AtomicInteger();
     private final AtomicInteger largeInUse = new AtomicInteger();
     private final InstantSource clock;
@@ -129,6 +127,8 @@ public final class MbufPool {
     private final ArrayList<Cache> caches = new ArrayList<>();
     /** The counts of caches whose threads ended, by type; guarded by {@link #caches}. */
     private final int[] retiredTypes = new int[MbufType.values().length];
+    /** The bytes copied by threads that ended; guarded by {@link #caches}. */
+    private long retiredBytesCopied;
     /** The owner counts of caches whose threads ended, as in {@link Cache#owners}; guarded by {@link #caches}. */
     private int[] retiredOwners = new int[0];
     private MemorySegment inlineSlab = MemorySegment.NULL;
@@ -490,13 +490,18 @@ public final class MbufPool {
     /** A snapshot of the counters ({@code mbstat}, {@code netstat -m}). */
     public PoolStats stats() {
         Map<MbufType, Integer> byType = new EnumMap<>(MbufType.class);
+        long bytesCopied;
         synchronized (caches) {
             for (MbufType type : MbufType.values()) {
                 int sum = retiredTypes[type.ordinal()];
                 for (Cache c : caches) {
-                    sum += (int) INTS.getOpaque(c.types, type.ordinal());
+                    sum += (int) INTS.getOpaque(c.types, FIRST_COUNT + type.ordinal());
                 }
                 byType.put(type, sum);
+            }
+            bytesCopied = retiredBytesCopied;
+            for (Cache c : caches) {
+                bytesCopied += c.bytesCopied();
             }
         }
         int segmentsInUse;
@@ -513,7 +518,7 @@ public final class MbufPool {
         return new PoolStats(segmentsInUse, clustersInUse, externalInUse.get(), largeInUse.get(),
                 segments.idleInDepot(), clusters.idleInDepot(), segmentHighWater.get(), clusterHighWater.get(),
                 segments.allocations(), clusters.allocations(), failures.get(), drains.get(),
-                limitWarnings.get(), bytesCopied.sum(), Collections.unmodifiableMap(byType));
+                limitWarnings.get(), bytesCopied, Collections.unmodifiableMap(byType));
     }
 
     /** {@code MOWNER_ATTACH}: a new owner, listed from now on by {@link #owners()}. */
@@ -574,8 +579,9 @@ public final class MbufPool {
         return segments.created();
     }
 
+    /** Counts {@code bytes} copied by a chain operation, in the calling thread's cache (no shared counter). */
     void countCopy(long bytes) {
-        bytesCopied.add(bytes);
+        cache().countCopy(bytes);
     }
 
     MbufOwner ownerFor(MbufType type, MbufOwner requested) {
@@ -610,7 +616,7 @@ public final class MbufPool {
         s.resetToInline();
         s.type = type;
         s.owner = ownerFor(type, owner);
-        cache.add(cache.types, type.ordinal(), +1);
+        cache.add(cache.types, FIRST_COUNT + type.ordinal(), +1);
         cache.charge(s.owner, Storage.Kind.INTERNAL, +1);
         return s;
     }
@@ -703,7 +709,7 @@ public final class MbufPool {
         s.revokeAll();
         Storage storage = s.storage();
         cache.charge(s.owner, storage.kind(), -1);
-        cache.add(cache.types, s.type.ordinal(), -1);
+        cache.add(cache.types, FIRST_COUNT + s.type.ordinal(), -1);
         long released = SEGMENT;
         if (storage.isShareable() && storage.dropReference()) {
             if (storage.pool() != this) {
@@ -898,14 +904,27 @@ public final class MbufPool {
     // ---------------------------------------------------------------- per-thread caches and counters
 
     private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
+    private static final VarHandle COPIED;
+
+    static {
+        try {
+            COPIED = MethodHandles.lookup().findVarHandle(CacheFields.class, "bytesCopied", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     /** Region sets a thread keeps for reuse; beyond that, freed chains' sets are left to the garbage collector. */
     private static final int REGION_CACHE = 16;
     /** Idle handles a thread's cache keeps at most, when the pool {@linkplain #recyclesHandles recycles them}. */
     private static final int HANDLE_CACHE = 64;
-    /** {@link Cache#out}: segments the thread took from the pool less those it gave back. */
-    private static final int OUT_SEGMENTS = 0;
+    /** {@link Cache#out}: segments the thread took from the pool less those it gave back (after the padding). */
+    private static final int OUT_SEGMENTS = Padding.INT_SLOTS;
     /** {@link Cache#out}: clusters the thread took from the pool less those it gave back. */
-    private static final int OUT_CLUSTERS = 1;
+    private static final int OUT_CLUSTERS = Padding.INT_SLOTS + 1;
+    /** Where {@link Cache#types} and {@link Cache#owners} counts start, after the padding. */
+    private static final int FIRST_COUNT = Padding.INT_SLOTS;
+    /** Where {@link Cache#idleRegions} and {@link Cache#idleHandles} items start, after the padding. */
+    private static final int FIRST_IDLE = Padding.REFERENCE_SLOTS;
 
     /**
      * The threads' caches whose counts make up the in-use counts of a pool that
@@ -941,37 +960,50 @@ public final class MbufPool {
      * thread writes it, so the counts need no atomic instruction and no cache line is shared between
      * threads on the way; a read sums every thread's counts (a freeing thread's count goes negative when
      * another thread allocated). One thread-local look-up finds it for a whole operation.
+     *
+     * <p>What the thread writes on the way (these fields and the arrays' slots in use) is {@linkplain Padding
+     * padded} on both sides, so that no other thread's data, nor the pool's own fields, share a cache line
+     * with it: the fields follow {@link Padding}'s and precede {@link Cache}'s, and each array has the
+     * padding before its first slot ({@link #FIRST_COUNT}, {@link #FIRST_IDLE}, {@link #OUT_SEGMENTS}) and
+     * after its last.
      */
-    private static final class Cache {
+    private abstract static class CacheFields extends Padding {
         final ItemPool.Magazine segments;
         final ItemPool.Magazine clusters;
         /** Region sets of freed chains, cleared, for the next chains' first regions. */
-        final Regions[] idleRegions = new Regions[REGION_CACHE];
+        final Regions[] idleRegions = new Regions[FIRST_IDLE + REGION_CACHE + Padding.REFERENCE_SLOTS];
         int idleRegionCount;
-        /** Segments allocated minus segments freed by this thread, by {@link MbufType} ordinal. */
-        final int[] types = new int[MbufType.values().length];
+        /** Segments allocated minus segments freed by this thread, at {@link #FIRST_COUNT} + {@link MbufType} ordinal. */
+        final int[] types = new int[FIRST_COUNT + MbufType.values().length + Padding.INT_SLOTS];
         /**
-         * This thread's part of every owner's counts, at {@code owner.index * COUNTERS + counter}; grown
+         * This thread's part of every owner's counts, at {@link #FIRST_COUNT} {@code + owner.index * COUNTERS +
+         * counter}; grown
          * (by its thread) when a new owner is charged, so readers may see the old array for a moment.
          */
-        volatile int[] owners = new int[0];
+        volatile int[] owners = new int[FIRST_COUNT + Padding.INT_SLOTS];
         /**
          * Segments and clusters this thread took from the pool less those it gave back (either may be negative:
          * a thread that frees what others allocated), when the pool {@linkplain #countsPerThread counts per
          * thread}; written by the thread only, read by anyone with opaque access.
          */
-        final int[] out = new int[2];
+        final int[] out = new int[OUT_CLUSTERS + 1 + Padding.INT_SLOTS];
         /** The highest {@link #out} values this thread has reached: a new high is when the pool's total may be one. */
         int segmentPeak;
         int clusterPeak;
+        /**
+         * Bytes this thread's chain operations copied from one storage to another; written by the thread only,
+         * read by anyone through {@link #COPIED}.
+         */
+        @SuppressWarnings("unused") // accessed through COPIED
+        private long bytesCopied;
         /** Handles of freed chains, when the pool recycles them; else null. */
         final Mbuf[] idleHandles;
         int idleHandleCount;
 
-        Cache(ItemPool.Magazine segments, ItemPool.Magazine clusters, boolean recyclesHandles) {
+        CacheFields(ItemPool.Magazine segments, ItemPool.Magazine clusters, boolean recyclesHandles) {
             this.segments = segments;
             this.clusters = clusters;
-            this.idleHandles = recyclesHandles ? new Mbuf[HANDLE_CACHE] : null;
+            this.idleHandles = recyclesHandles ? new Mbuf[FIRST_IDLE + HANDLE_CACHE + Padding.REFERENCE_SLOTS] : null;
         }
 
         /** Counts segments and clusters taken; true if either count is a new high for this thread. */
@@ -1004,6 +1036,14 @@ public final class MbufPool {
             }
         }
 
+        void countCopy(long bytes) {
+            COPIED.setOpaque(this, (long) COPIED.getOpaque(this) + bytes);
+        }
+
+        long bytesCopied() {
+            return (long) COPIED.getOpaque(this);
+        }
+
         void add(int[] counts, int i, int delta) {
             INTS.setOpaque(counts, i, (int) INTS.getOpaque(counts, i) + delta);
         }
@@ -1011,7 +1051,7 @@ public final class MbufPool {
         /** Adds or removes ({@code sign}) a segment of storage {@code kind} to {@code owner}'s counts; a new one is a claim. */
         void charge(MbufOwner owner, Storage.Kind kind, int sign) {
             int[] counts = countsFor(owner);
-            int at = owner.index * MbufOwner.COUNTERS;
+            int at = ownerAt(owner, 0);
             add(counts, at + MbufOwner.SEGMENTS, sign);
             int kindCounter = kind.ownerCounter;
             if (kindCounter >= 0) {
@@ -1028,7 +1068,7 @@ public final class MbufPool {
             int after = to.ownerCounter;
             if (before != after) {
                 int[] counts = countsFor(owner);
-                int at = owner.index * MbufOwner.COUNTERS;
+                int at = ownerAt(owner, 0);
                 if (before >= 0) {
                     add(counts, at + before, -1);
                 }
@@ -1040,7 +1080,7 @@ public final class MbufPool {
 
         private int[] countsFor(MbufOwner owner) {
             int[] counts = owners;
-            int needed = (owner.index + 1) * MbufOwner.COUNTERS;
+            int needed = ownerAt(owner, MbufOwner.COUNTERS) + Padding.INT_SLOTS;
             if (counts.length < needed) {
                 counts = java.util.Arrays.copyOf(counts, Math.max(needed, counts.length * 2));
                 owners = counts;
@@ -1053,11 +1093,21 @@ public final class MbufPool {
         }
     }
 
-    /**
-     * An empty region set for a chain's first guaranteed region: one a freed chain gave back to this
-     * thread's cache ({@link #recycle}), or a new one. Region sets are internal to chains and never escape,
-     * so reusing them is safe, and a chain that takes a {@code ptr} allocates no region storage once warm.
-     */
+    /** A thread's {@link CacheFields}, with the padding after them. */
+    private static final class Cache extends CacheFields {
+        @SuppressWarnings("unused")
+        private long p00, p01, p02, p03, p04, p05, p06, p07, p08, p09, p10, p11, p12, p13, p14, p15;
+
+        Cache(ItemPool.Magazine segments, ItemPool.Magazine clusters, boolean recyclesHandles) {
+            super(segments, clusters, recyclesHandles);
+        }
+    }
+
+    /** Where {@code owner}'s {@code counter} is in {@link Cache#owners} (and in {@link #retiredOwners}). */
+    private static int ownerAt(MbufOwner owner, int counter) {
+        return FIRST_COUNT + owner.index * MbufOwner.COUNTERS + counter;
+    }
+
     /**
      * A handle for a new chain starting at {@code chain}: a freed one from the thread's cache if the pool
      * recycles handles and has one, else a new one.
@@ -1070,16 +1120,16 @@ public final class MbufPool {
         if (cache.idleHandles == null || cache.idleHandleCount == 0) {
             return new Mbuf(this, chain, packet);
         }
-        Mbuf m = cache.idleHandles[--cache.idleHandleCount];
-        cache.idleHandles[cache.idleHandleCount] = null;
+        Mbuf m = cache.idleHandles[FIRST_IDLE + --cache.idleHandleCount];
+        cache.idleHandles[FIRST_IDLE + cache.idleHandleCount] = null;
         m.reuse(chain, packet);
         return m;
     }
 
     /**
      * {@code m_freem}'s pool side, with one look-up of the thread's cache: frees the segments from
-     * {@code head} on, keeps the chain's region set, and keeps {@code handle} (already dead) for reuse if the
-     * pool recycles handles.
+     * {@code head} on, and keeps {@code handle} (already dead) for reuse if the pool recycles handles. The
+     * chain's region set, cleared, stays with the kept handle for its next chain, else goes to the cache.
      */
     void freeChain(Segment head, Regions regions, Mbuf handle) {
         Cache cache = cache();
@@ -1092,19 +1142,29 @@ public final class MbufPool {
             }
             head = next;
         }
-        recycle(cache, regions);
         if (cache.idleHandles != null && cache.idleHandleCount < HANDLE_CACHE) {
-            cache.idleHandles[cache.idleHandleCount++] = handle;
+            cache.idleHandles[FIRST_IDLE + cache.idleHandleCount++] = handle;
+            if (regions != Regions.NONE) {
+                regions.clear();
+                handle.keepRegions(regions);
+            }
+        } else {
+            recycle(cache, regions);
         }
     }
 
+    /**
+     * An empty region set for a chain's first guaranteed region: one a freed chain gave back to this
+     * thread's cache ({@link #recycle}), or a new one. Region sets are internal to chains and never escape,
+     * so reusing them is safe, and a chain that takes a {@code ptr} allocates no region storage once warm.
+     */
     Regions takeRegions() {
         Cache cache = cache();
         if (cache.idleRegionCount == 0) {
             return new Regions();
         }
-        Regions regions = cache.idleRegions[--cache.idleRegionCount];
-        cache.idleRegions[cache.idleRegionCount] = null;
+        Regions regions = cache.idleRegions[FIRST_IDLE + --cache.idleRegionCount];
+        cache.idleRegions[FIRST_IDLE + cache.idleRegionCount] = null;
         return regions;
     }
 
@@ -1118,7 +1178,7 @@ public final class MbufPool {
     private void recycle(Cache cache, Regions regions) {
         if (regions != Regions.NONE && cache.idleRegionCount < REGION_CACHE) {
             regions.clear();
-            cache.idleRegions[cache.idleRegionCount++] = regions;
+            cache.idleRegions[FIRST_IDLE + cache.idleRegionCount++] = regions;
         }
     }
 
@@ -1141,8 +1201,9 @@ public final class MbufPool {
                     retiredSegments += (int) INTS.getOpaque(dead.out, OUT_SEGMENTS);
                     retiredClusters += (int) INTS.getOpaque(dead.out, OUT_CLUSTERS);
                     for (int t = 0; t < retiredTypes.length; t++) {
-                        retiredTypes[t] += (int) INTS.getOpaque(dead.types, t);
+                        retiredTypes[t] += (int) INTS.getOpaque(dead.types, FIRST_COUNT + t);
                     }
+                    retiredBytesCopied += dead.bytesCopied();
                     int[] counts = dead.owners;
                     if (retiredOwners.length < counts.length) {
                         retiredOwners = java.util.Arrays.copyOf(retiredOwners, counts.length);
@@ -1162,7 +1223,7 @@ public final class MbufPool {
 
     /** The sum over every thread of {@code owner}'s {@code counter} ({@link MbufOwner#SEGMENTS}, ...). */
     int ownerCount(MbufOwner owner, int counter) {
-        int at = owner.index * MbufOwner.COUNTERS + counter;
+        int at = ownerAt(owner, counter);
         synchronized (caches) {
             int sum = at < retiredOwners.length ? retiredOwners[at] : 0;
             for (Cache c : caches) {

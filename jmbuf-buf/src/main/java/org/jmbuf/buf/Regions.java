@@ -110,6 +110,14 @@ final class Regions {
         if (from >= to) {
             return;
         }
+        if (count == 0) { // a chain's first region: nothing to merge with
+            grow();
+            starts[0] = from;
+            ends[0] = to;
+            count = 1;
+            firstChanged();
+            return;
+        }
         int first = firstEndingAfter(from);
         int last = first;
         while (last < count && starts[last] < to) {

@@ -2,6 +2,7 @@ package org.jmbuf.buf;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 
@@ -42,6 +43,26 @@ class HandleRecyclingTest {
         assertArrayEquals(new byte[] {1}, original.toByteArray());
         tail.free();
         original.free();
+        assertTrue(pool.stats().isQuiescent(), pool.stats().toString());
+    }
+
+    @Test
+    void aReusedHandleKeepsItsRegionSetEmptiedForTheNextChainsRegions() {
+        MbufPool pool = recycling();
+        Mbuf m = pool.getCluster(true);
+        m.copyBack(0, new byte[100]);
+        m.ptr(10, 20);
+        m.ptr(50, 10);
+        m.free();
+
+        Mbuf n = pool.getCluster(true);
+        assertSame(m, n);
+        n.copyBack(0, new byte[100]);
+        n.ptr(20, 20);
+        assertEquals(List.of(new Mbuf.Range(20, 20)), n.guaranteedRegions(), "only the new chain's region");
+        n.ptr(0, 30);
+        assertEquals(List.of(new Mbuf.Range(0, 40)), n.guaranteedRegions(), "overlapping regions merge as ever");
+        n.free();
         assertTrue(pool.stats().isQuiescent(), pool.stats().toString());
     }
 
