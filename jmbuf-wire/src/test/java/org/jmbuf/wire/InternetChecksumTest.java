@@ -1,8 +1,11 @@
 package org.jmbuf.wire;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.HexFormat;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
@@ -48,6 +51,30 @@ class InternetChecksumTest {
         int off = Math.min(skip, data.length);
         int len = data.length - off;
         assertEquals(reference(data, off, len), InternetChecksum.checksum(MemorySegment.ofArray(data), off, len));
+    }
+
+    @Test
+    void aRangeLongerThanOneRunIsSummedWhole() {
+        // Past 1 GiB the sum runs in several loops; words either side of the boundary, and the odd tail, count.
+        long run = 1L << 30;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment big = arena.allocate(run + 7);
+            big.set(ValueLayout.JAVA_BYTE, 0, (byte) 0x12);
+            big.set(ValueLayout.JAVA_BYTE, run - 1, (byte) 0x34);
+            big.set(ValueLayout.JAVA_BYTE, run, (byte) 0x56);
+            big.set(ValueLayout.JAVA_BYTE, run + 6, (byte) 0x78);
+            // 0x1200 + 0x0034 + 0x5600 + 0x7800 (the last byte, alone, is a high byte)
+            assertEquals(0x1200 + 0x0034 + 0x5600 + 0x7800, InternetChecksum.fold(InternetChecksum.sum(big)));
+            // From an odd offset the pairs shift: 0x0000... + 0x3456 + 0x0000 + 0x0078
+            assertEquals(0x3456 + 0x0078, InternetChecksum.fold(InternetChecksum.sum(big, 1, run + 6)));
+        }
+    }
+
+    @Test
+    void aRangeOutsideTheSegmentIsRefused() {
+        MemorySegment s = MemorySegment.ofArray(new byte[10]);
+        assertThrows(IndexOutOfBoundsException.class, () -> InternetChecksum.sum(s, 4, 8));
+        assertThrows(IndexOutOfBoundsException.class, () -> InternetChecksum.sum(s, -1, 2));
     }
 
     @Property(tries = 300)
