@@ -5,7 +5,7 @@ package org.jmbuf.buf;
  * lines. Without it a thread's caches and counters can land, wherever the allocator or a garbage collection
  * puts them, in a line that also holds another thread's, or the pool's own read-mostly fields; every write
  * then takes the line away from the other core (false sharing). That cost two threads sharing a pool about
- * a fifth of their throughput (docs/benchmarks.md, "Two threads").
+ * a fifth of their throughput (docs/benchmarks.md, "false sharing between threads removed").
  *
  * <p>For fields, a class extends this one: HotSpot lays out a superclass's fields first, so the class's own
  * fields start at least {@link #BYTES} after the object header. A final subclass then declares
