@@ -864,9 +864,9 @@ public final class Mbuf implements AutoCloseable {
         int at = off;
         for (Segment c = first; c != null; c = c.next) {
             copyOut(at, c.length, c.storage().memory(), c.offset);
-            pool.countCopy(c.length);
             at += c.length;
         }
+        pool.countCopy(len); // once: counting looks up the thread's cache
         return withHeaderOf(pool.handle(first, false), off == 0);
     }
 
@@ -1568,9 +1568,9 @@ public final class Mbuf implements AutoCloseable {
             int pos = step.from;
             for (Segment c = step.firstCopy; c != null; c = c.next) {
                 MemorySegment.copy(s.storage().memory(), s.offset + pos, c.storage().memory(), c.offset, c.length);
-                pool.countCopy(c.length);
                 pos += c.length;
             }
+            pool.countCopy(pos - step.from); // once per step: counting looks up the thread's cache
             Segment firstCopy = step.firstCopy;
             Segment lastCopy = step.lastCopy;
             boolean keepLeft = step.from > 0;
