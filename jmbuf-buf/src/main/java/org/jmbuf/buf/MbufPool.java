@@ -119,12 +119,23 @@ public final class MbufPool {
     private final Set<Segment> live = Strict.ENABLED ? ConcurrentHashMap.newKeySet() : null;
     private final Object slabLock = new Object();
     /**
-     * Each thread's {@link Cache}, reached weakly: the pool holds the caches (in {@link #caches}), so a
-     * thread's map does not keep the pool alive through the items it caches (which point back at the pool).
+     * The {@link Cache} of a thread that found its slot of {@link #homes} held by another, reached weakly: the
+     * pool holds the caches (in {@link #caches}), so a thread's map does not keep the pool alive through the
+     * items it caches (which point back at the pool).
      */
     private final ThreadLocal<WeakReference<Cache>> local = new ThreadLocal<>();
     /** Every live thread's cache; guarded by itself. */
     private final ArrayList<Cache> caches = new ArrayList<>();
+    /**
+     * The threads' caches by thread id, direct-mapped: {@link #HOME_SLOTS} slots after the padding, a thread
+     * at {@code FIRST_IDLE + (threadId & (HOME_SLOTS - 1))}. A thread finds its cache here with one comparison
+     * of thread ids, as NetBSD finds a CPU's pool cache by the CPU's index, instead of a thread-local
+     * look-up; a thread whose slot another live thread holds uses {@link #local}. Written under
+     * {@link #caches} (once per registering thread), read without: a {@link Home} is immutable and only its
+     * own thread can match a thread id, so a stale slot is only ever a miss. Read on every operation by
+     * every thread, so it is {@linkplain Padding padded} off the lines of anything written on the way.
+     */
+    private final Home[] homes = new Home[FIRST_IDLE + HOME_SLOTS + Padding.REFERENCE_SLOTS];
     /** The counts of caches whose threads ended, by type; guarded by {@link #caches}. */
     private final int[] retiredTypes = new int[MbufType.values().length];
     /** The bytes copied by threads that ended; guarded by {@link #caches}. */
@@ -915,6 +926,8 @@ public final class MbufPool {
     }
     /** Region sets a thread keeps for reuse; beyond that, freed chains' sets are left to the garbage collector. */
     private static final int REGION_CACHE = 16;
+    /** Slots of {@link #homes}: a power of two. */
+    private static final int HOME_SLOTS = 64;
     /** Idle handles a thread's cache keeps at most, when the pool {@linkplain #recyclesHandles recycles them}. */
     private static final int HANDLE_CACHE = 64;
     /** {@link Cache#out}: segments the thread took from the pool less those it gave back (after the padding). */
@@ -952,6 +965,15 @@ public final class MbufPool {
         }
     }
 
+    /** A thread and its cache, as {@link #homes} holds them. */
+    private record Home(long threadId, Cache cache) {
+    }
+
+    /** The slot of {@link #homes} for a thread id. */
+    private static int homeSlot(long threadId) {
+        return FIRST_IDLE + (int) (threadId & (HOME_SLOTS - 1));
+    }
+
     private volatile Census census = new Census(new Cache[0], 0, 0);
 
     /**
@@ -968,6 +990,8 @@ public final class MbufPool {
      * after its last.
      */
     private abstract static class CacheFields extends Padding {
+        /** The {@linkplain Thread#threadId id} of the thread this cache belongs to. */
+        final long threadId = Thread.currentThread().threadId();
         final ItemPool.Magazine segments;
         final ItemPool.Magazine clusters;
         /** Region sets of freed chains, cleared, for the next chains' first regions. */
@@ -1182,8 +1206,16 @@ public final class MbufPool {
         }
     }
 
-    /** The calling thread's cache, made on its first use of the pool. */
+    /**
+     * The calling thread's cache: from its slot of {@link #homes}, else from {@link #local}, else made now
+     * (its first use of the pool).
+     */
     private Cache cache() {
+        long thread = Thread.currentThread().threadId();
+        Home home = homes[homeSlot(thread)];
+        if (home != null && home.threadId == thread) {
+            return home.cache;
+        }
         WeakReference<Cache> ref = local.get();
         Cache cache = ref == null ? null : ref.get();
         return cache != null ? cache : register();
@@ -1212,12 +1244,21 @@ public final class MbufPool {
                         retiredOwners[j] += (int) INTS.getOpaque(counts, j);
                     }
                     caches.remove(i);
+                    int slot = homeSlot(dead.threadId);
+                    if (homes[slot] != null && homes[slot].cache == dead) {
+                        homes[slot] = null;
+                    }
                 }
             }
             caches.add(cache);
+            int slot = homeSlot(cache.threadId);
+            if (homes[slot] == null) {
+                homes[slot] = new Home(cache.threadId, cache);
+            } else {
+                local.set(new WeakReference<>(cache));
+            }
             census = new Census(caches.toArray(new Cache[0]), retiredSegments, retiredClusters);
         }
-        local.set(new WeakReference<>(cache));
         return cache;
     }
 
