@@ -14,7 +14,8 @@ package org.jmbuf.buf;
  * {@link MbufPool#owners()}. The counts are safe to read from any thread. As NetBSD's per-CPU
  * {@code mowner} counters, each thread counts the charges it makes without atomic instructions and a read
  * sums the threads' counts: no charge is ever lost, and a count is exact whenever no other thread is
- * allocating, freeing or claiming segments of this owner at the same time.
+ * allocating, freeing or claiming segments of this owner at the same time and those that did have
+ * synchronized with the reader since (a join, a lock, a queue hand-off).
  */
 public final class MbufOwner {
     /** The counters an owner has, each thread's count of them at {@code index * COUNTERS + counter}. */

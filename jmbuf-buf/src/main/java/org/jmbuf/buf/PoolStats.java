@@ -9,7 +9,8 @@ import java.util.Map;
  * <p>A pool with a limit counts segments and clusters in use in one shared word: those counts and the
  * high waters are exact at every instant. A pool without limits counts them per thread, as NetBSD's
  * per-CPU caches do, and the snapshot sums the threads' counts: exact whenever no other thread allocates
- * or frees at the same moment; its high waters are exact while one thread at a time allocates, and may
+ * or frees at the same moment and those that did have synchronized with the reader since (a join, a lock,
+ * a queue hand-off: the threads store their counts with plain stores); its high waters are exact while one thread at a time allocates, and may
  * be lower than the true peak when several threads allocate at once (docs/mbuf-api.md §5.4).
  *
  * @param segmentsInUse      segments (mbufs) allocated and not yet freed
@@ -32,8 +33,8 @@ import java.util.Map;
  *                           caller wrote or read
  * @param segmentsInUseByType segments in use for each {@link MbufType} ({@code m_mtypes}); as NetBSD's
  *                           per-CPU {@code mbstat}, each thread counts its own allocations and frees and
- *                           the snapshot sums them, so these counts are exact whenever no other thread
- *                           is allocating or freeing at the same time
+ *                           the snapshot sums them, so these counts are exact under the condition
+ *                           above
  */
 public record PoolStats(
         int segmentsInUse,
