@@ -840,34 +840,13 @@ public final class Mbuf implements AutoCloseable {
     public Mbuf dup(int off, int len) {
         alive();
         Objects.checkFromIndexSize(off, len, length);
-        Segment first = null;
-        Segment last = null;
-        try {
-            int done = 0;
-            do {
-                int remaining = len - done;
-                Segment c = remaining > MbufPool.MLEN ? pool.allocClusterSegment(head.type, head.owner)
-                        : pool.allocSegment(head.type, head.owner);
-                if (first == null) {
-                    first = c;
-                } else {
-                    last.next = c;
-                }
-                last = c;
-                c.length = Math.min(remaining, c.storage().capacity());
-                done += c.length;
-            } while (done < len);
-        } catch (NoBufferSpaceException e) {
-            pool.freeSegments(first);
-            throw e;
-        }
+        Mbuf copy = pool.allocForCopy(len, head.type, head.owner);
         int at = off;
-        for (Segment c = first; c != null; c = c.next) {
+        for (Segment c = copy.head; c != null; c = c.next) {
             copyOut(at, c.length, c.storage().memory(), c.offset);
             at += c.length;
         }
-        pool.countCopy(len); // once: counting looks up the thread's cache
-        return withHeaderOf(pool.handle(first, false), off == 0);
+        return withHeaderOf(copy, off == 0);
     }
 
     /**

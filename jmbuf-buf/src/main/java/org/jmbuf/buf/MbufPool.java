@@ -632,6 +632,40 @@ public final class MbufPool {
         return s;
     }
 
+    /**
+     * {@code m_dup}'s pool side, with one look-up of the thread's cache: a chain of fresh writable segments
+     * whose data windows add up to {@code len} bytes (clusters, and inline storage for a last piece of at
+     * most {@link #MLEN}), charged to {@code owner}, under a new handle without a packet header. The caller
+     * fills in the bytes, which are counted as copied here.
+     *
+     * @throws NoBufferSpaceException if the pool refuses a segment or cluster; nothing is left allocated
+     */
+    Mbuf allocForCopy(int len, MbufType type, MbufOwner owner) {
+        Cache cache = cache();
+        Segment first = null;
+        Segment last = null;
+        try {
+            int done = 0;
+            do {
+                int remaining = len - done;
+                Segment c = remaining > MLEN ? allocClusterSegment(cache, type, owner) : allocSegment(cache, type, owner);
+                if (first == null) {
+                    first = c;
+                } else {
+                    last.next = c;
+                }
+                last = c;
+                c.length = Math.min(remaining, c.storage().capacity());
+                done += c.length;
+            } while (done < len);
+        } catch (NoBufferSpaceException e) {
+            freeSegments(first);
+            throw e;
+        }
+        cache.countCopy(len);
+        return handle(cache, first, false);
+    }
+
     /** A segment whose storage is a fresh cluster, empty. */
     Segment allocClusterSegment(MbufType type, MbufOwner owner) {
         return allocClusterSegment(cache(), type, owner);
