@@ -768,47 +768,9 @@ public final class Mbuf implements AutoCloseable {
     public Mbuf copy(int off, int len) {
         alive();
         Objects.checkFromIndexSize(off, len, length);
-        boolean fromStart = off == 0;
-        int fromOffset = off;
-        int fromLength = len;
-        Segment first = null;
-        Segment last = null;
-        try {
-            if (len == 0) {
-                first = pool.allocSegment(head.type, head.owner);
-            }
-            int start = 0;
-            for (Segment s = head; s != null && len > 0; start += s.length, s = s.next) {
-                if (start + s.length <= off) {
-                    continue;
-                }
-                int from = off - start;
-                int n = Math.min(s.length - from, len);
-                Segment c;
-                if (s.storage().isShareable()) {
-                    c = pool.allocSharing(s);
-                    c.offset += from;
-                } else {
-                    c = pool.allocSegment(s.type, s.owner);
-                    MemorySegment.copy(s.storage().memory(), s.offset + from, c.storage().memory(), 0, n);
-                    pool.countCopy(n);
-                }
-                c.length = n;
-                if (first == null) {
-                    first = c;
-                } else {
-                    last.next = c;
-                }
-                last = c;
-                off += n;
-                len -= n;
-            }
-        } catch (NoBufferSpaceException e) {
-            pool.freeSegments(first);
-            throw e;
-        }
-        revokeWritableViewsOfSharedStorage(fromOffset, fromLength);
-        return withHeaderOf(pool.handle(first, false), fromStart);
+        Mbuf copy = pool.allocCopyOf(head, off, len);
+        revokeWritableViewsOfSharedStorage(off, len);
+        return withHeaderOf(copy, off == 0);
     }
 
     /** {@code m_copym(m, off, M_COPYALL)}: {@link #copy(int, int)} from {@code off} to the end. */

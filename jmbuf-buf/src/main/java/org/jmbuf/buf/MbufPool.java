@@ -717,11 +717,64 @@ public final class MbufPool {
     }
 
     /**
+     * {@code m_copym}'s pool side, with one look-up of the thread's cache: a chain holding {@code [off, off +
+     * len)} of the chain that starts at {@code head}, under a new handle without a packet header. Each
+     * segment of the range whose storage can be shared gets a segment sharing it (a reference taken);
+     * inline bytes are copied (and counted as copied). An empty range gets one empty segment. The caller
+     * revokes the writable views of the shared storage once this has succeeded.
+     *
+     * @throws NoBufferSpaceException if the pool refuses a segment; nothing is left allocated
+     */
+    Mbuf allocCopyOf(Segment head, int off, int len) {
+        Cache cache = cache();
+        Segment first = null;
+        Segment last = null;
+        try {
+            if (len == 0) {
+                first = allocSegment(cache, head.type, head.owner);
+            }
+            int start = 0;
+            for (Segment s = head; s != null && len > 0; start += s.length, s = s.next) {
+                if (start + s.length <= off) {
+                    continue;
+                }
+                int from = off - start;
+                int n = Math.min(s.length - from, len);
+                Segment c;
+                if (s.storage().isShareable()) {
+                    c = allocSharing(cache, s);
+                    c.offset += from;
+                } else {
+                    c = allocSegment(cache, s.type, s.owner);
+                    MemorySegment.copy(s.storage().memory(), s.offset + from, c.storage().memory(), 0, n);
+                    cache.countCopy(n);
+                }
+                c.length = n;
+                if (first == null) {
+                    first = c;
+                } else {
+                    last.next = c;
+                }
+                last = c;
+                off += n;
+                len -= n;
+            }
+        } catch (NoBufferSpaceException e) {
+            freeSegments(first);
+            throw e;
+        }
+        return handle(cache, first, false);
+    }
+
+    /**
      * A segment sharing {@code source}'s storage and data window (takes a reference). The caller revokes
      * {@code source}'s writable views once its operation has succeeded, since shared storage is read-only.
      */
     Segment allocSharing(Segment source) {
-        Cache cache = cache();
+        return allocSharing(cache(), source);
+    }
+
+    private Segment allocSharing(Cache cache, Segment source) {
         Segment s = allocSegment(cache, source.type, source.owner);
         source.storage().addReference();
         attachShared(cache, s, source.storage(), source.offset, source.length);
