@@ -113,6 +113,18 @@ public final class Mbuf implements AutoCloseable {
      * operation, and one touching a single segment (the usual case) then allocates no plan object.
      */
     private CowStep spareStep;
+    /**
+     * The header shortcut: the chain's first guaranteed region {@code [headRegionStart, headRegionEnd)} when
+     * it lies in the head segment and the last {@link #ptr} found its range in it, with the head's read-only
+     * bytes and data offset. A {@code ptr} inside it (a header read again, the usual case) then reads these
+     * four fields of the handle and no segment or region set. Empty ({@code headRegionEnd == 0}) until such a
+     * {@code ptr}, and emptied by {@link #willChange()} at the start of every operation that may change the
+     * chain; {@link #verify()} checks that a shortcut that is not empty still describes the chain.
+     */
+    private int headRegionStart;
+    private int headRegionEnd;
+    private int headRegionBase;
+    private MemorySegment headRegionBytes;
     // locate() results
     private Segment found;
     private Segment foundPrevious;
@@ -258,7 +270,7 @@ public final class Mbuf implements AutoCloseable {
      * @throws ReadOnlyBufferException   if the chain's storage is read-only (an emptied external segment)
      */
     public void align(int len) {
-        alive();
+        willChange();
         if (length != 0) {
             throw new IllegalStateException("align needs an empty chain; this one has " + length + " bytes");
         }
@@ -393,15 +405,32 @@ public final class Mbuf implements AutoCloseable {
      * @throws NoBufferSpaceException    if making it contiguous needs storage the pool refuses
      */
     public MemorySegment ptr(int off, int len) {
+        // The usual case, a header read again: inside the header shortcut (headRegionStart >= 0, so
+        // headRegionEnd - off cannot overflow). Strict mode takes the view from the head segment, which
+        // makes it revocable, and verifies that the shortcut still describes the chain.
+        if (off >= headRegionStart && len > 0 && len <= headRegionEnd - off) {
+            if (!Strict.ENABLED) {
+                return headRegionBytes.asSlice(headRegionBase + off, len);
+            }
+            MemorySegment view = head.view(off, len, false);
+            check();
+            return view;
+        }
         Segment holder = head; // null when dead: contiguousHolder() throws then
         int from = off;
-        // The common case, a header read again, is already a region in the first segment: nothing to change.
+        // Next most usual, a range already in a region of the first segment: nothing to change.
         if (holder == null || off < 0 || len <= 0 || len > holder.length - off || !regions.covers(off, off + len)) {
             holder = contiguousHolder(off, len, false, true);
             if (holder == null) {
                 return EMPTY;
             }
             from = off - foundStart;
+        }
+        if (holder == head && regions.firstCovers(off, off + len)) {
+            headRegionStart = regions.firstStart();
+            headRegionEnd = regions.firstEnd();
+            headRegionBase = holder.offset;
+            headRegionBytes = holder.storage().readOnlyMemory();
         }
         // One place makes the view, so that a caller that keeps it in a local lets escape analysis remove it.
         MemorySegment view = holder.view(from, len, false);
@@ -456,7 +485,7 @@ public final class Mbuf implements AutoCloseable {
      * @throws NoBufferSpaceException    if the pool refuses the new segment
      */
     public void pullup(int len) {
-        alive();
+        willChange();
         Objects.checkFromIndexSize(0, len, length);
         if (len <= head.length) {
             return;
@@ -475,7 +504,7 @@ public final class Mbuf implements AutoCloseable {
      *                                   {@link MbufPool#MLEN}, or the pool refuses the segment
      */
     public void copyup(int len, int dstOff) {
-        alive();
+        willChange();
         Objects.checkFromIndexSize(0, len, length);
         if (dstOff < 0) {
             throw new IndexOutOfBoundsException("dstOff " + dstOff + " is negative");
@@ -502,7 +531,7 @@ public final class Mbuf implements AutoCloseable {
      * @throws NoBufferSpaceException    if the pool refuses the storage for the copies
      */
     public void makeWritable(int off, int len) {
-        alive();
+        willChange();
         Objects.checkFromIndexSize(off, len, length);
         commitCopyOnWrite(planCopyOnWrite(off, len, false));
         check();
@@ -547,7 +576,7 @@ public final class Mbuf implements AutoCloseable {
     }
 
     private void copyBack(int off, MemorySegment src, boolean copyOnWrite) {
-        alive();
+        willChange();
         if (off < 0) {
             throw new IndexOutOfBoundsException("offset " + off + " is negative");
         }
@@ -590,7 +619,7 @@ public final class Mbuf implements AutoCloseable {
      * @throws NoBufferSpaceException    if the pool refuses the new segment
      */
     public void prepend(int len) {
-        alive();
+        willChange();
         if (len < 0) {
             throw new IllegalArgumentException("cannot prepend " + len + " bytes");
         }
@@ -620,7 +649,7 @@ public final class Mbuf implements AutoCloseable {
      * @throws IndexOutOfBoundsException if more bytes would be trimmed than the chain has (C trims all)
      */
     public void adj(int n) {
-        alive();
+        willChange();
         if (n == Integer.MIN_VALUE || Math.abs(n) > length) {
             throw new IndexOutOfBoundsException("cannot trim " + Math.abs((long) n) + " bytes from a chain of "
                     + length);
@@ -657,7 +686,7 @@ public final class Mbuf implements AutoCloseable {
      * @throws NoBufferSpaceException    if the pool refuses a segment; the chain is unchanged
      */
     public Mbuf split(int len) {
-        alive();
+        willChange();
         Objects.checkIndex(len, length + 1);
         Segment tailChain;
         if (len == 0 || len == length) {
@@ -723,7 +752,7 @@ public final class Mbuf implements AutoCloseable {
      * @throws IllegalStateException    if {@code tail} is dead
      */
     public void cat(Mbuf tail) {
-        alive();
+        willChange();
         tail.alive();
         if (tail == this) {
             throw new IllegalArgumentException("cannot append a chain to itself");
@@ -1048,6 +1077,12 @@ public final class Mbuf implements AutoCloseable {
             }
             previousEnd = end;
         }
+        if (headRegionEnd != 0 && (headRegionStart != regions.firstStart() || headRegionEnd != regions.firstEnd()
+                || headRegionEnd > head.length || headRegionBase != head.offset
+                || headRegionBytes != head.storage().readOnlyMemory())) {
+            fail("the header shortcut " + headRegionStart + ".." + headRegionEnd + " (data offset " + headRegionBase
+                    + ") is not the first region in the head segment", head);
+        }
     }
 
     private void fail(String what, Segment segment) {
@@ -1094,6 +1129,13 @@ public final class Mbuf implements AutoCloseable {
         }
     }
 
+    /** {@link #alive()}, and empties the header shortcut: called first by every operation that may change the chain. */
+    private void willChange() {
+        alive();
+        headRegionEnd = 0;
+        headRegionBytes = null;
+    }
+
     private void requirePacket() {
         alive();
         if (!packet) {
@@ -1107,6 +1149,8 @@ public final class Mbuf implements AutoCloseable {
         tail = null;
         tags = null;
         regions = Regions.NONE;
+        headRegionEnd = 0;
+        headRegionBytes = null;
         found = null;
         foundPrevious = null;
     }
@@ -1247,7 +1291,7 @@ public final class Mbuf implements AutoCloseable {
      * inlined was "already compiled into a big method" and was called instead, allocating its view).
      */
     private Segment contiguousHolder(int off, int len, boolean writable, boolean region) {
-        alive();
+        willChange();
         Objects.checkFromIndexSize(off, len, length);
         if (len == 0) {
             return null;

@@ -75,11 +75,26 @@ final class Regions {
 
     /** True if one region contains all of {@code [from, to)} (so the range is contiguous already). */
     boolean covers(int from, int to) {
-        if (firstStart <= from && to <= firstEnd) {
+        if (firstCovers(from, to)) {
             return true; // the first region: a packet's outermost header, the usual case
         }
         int i = firstEndingAfter(from);
         return i < count && starts[i] <= from && to <= ends[i];
+    }
+
+    /** True if the first region contains all of {@code [from, to)}. */
+    boolean firstCovers(int from, int to) {
+        return firstStart <= from && to <= firstEnd;
+    }
+
+    /** The first region's start; 0 when there is no region. */
+    int firstStart() {
+        return firstStart;
+    }
+
+    /** The first region's end; {@link Integer#MIN_VALUE} when there is no region. */
+    int firstEnd() {
+        return firstEnd;
     }
 
     /** The start of the smallest range containing {@code [from, to)} that cuts no region. */
